@@ -1,0 +1,62 @@
+# Weibao: `make run` (install, migrate, demo data, serve) and `make test` (install, run the suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DEBUG ?= 1
+# CI points this at a constraints file it generated; a fresh machine resolves from pyproject.
+CONSTRAINTS ?= constraints.txt
+
+.PHONY: install install-test run serve test test-postgres test-browser lint fmt messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/weibao migrate --no-input
+	$(BIN)/weibao demo
+	$(MAKE) --no-print-directory serve
+
+# Web server, task worker and scheduler together; Ctrl-C stops all three.
+serve:
+	@bash -c 'trap "kill 0" EXIT; \
+	  $(BIN)/weibao worker & \
+	  $(BIN)/weibao scheduler & \
+	  echo "Weibao: http://127.0.0.1:$(PORT)/  (logins in README.md)"; \
+	  $(BIN)/weibao runserver 127.0.0.1:$(PORT)'
+
+test: install-test
+	$(BIN)/pytest -q
+
+test-postgres: install-test
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+
+test-browser: install-test
+	$(BIN)/pytest -q -m browser -p no:randomly
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: install-test
+	$(BIN)/weibao makemessages -l zh_Hans --no-obsolete --no-location
+	$(BIN)/weibao compilemessages
+
+clean:
+	rm -rf $(VENV) var staticfiles artifacts

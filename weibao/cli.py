@@ -1,0 +1,15 @@
+"""The `weibao` console script: manage.py with Weibao's settings (`weibao migrate`, `weibao demo`)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "weibao.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

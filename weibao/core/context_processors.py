@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The menu a user sees, decided by what they may do (never a link to a page they can't use)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [(_("Home"), reverse("home")), (_("Jurisdictions"), reverse("jurisdictions"))]
+    if user.is_regulator or user.is_system_admin or user.is_partner:
+        items.append((_("Agencies"), reverse("agencies")))
+    if user.has_perm("core.view_auditentry"):
+        items.append((_("History"), reverse("audit-list")))
+    items.append((_("API"), reverse("api-docs")))
+    if user.is_system_admin:
+        items.append((_("Administration"), reverse("admin:index")))
+    return {"nav_items": items}

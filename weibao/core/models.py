@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
+
+from weibao.core import audit
+from weibao.core.scoping import ScopedModel
+
+
+class AuditedModel(models.Model):
+    """Every save and delete of a subclass lands in the audit trail, in the same transaction."""
+
+    # Fields left out of history (noise such as last_login) and fields shown only as redacted.
+    audit_exclude: tuple[str, ...] = ()
+    audit_redact: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Self:
+        instance = super().from_db(db, field_names, values)
+        if len(values) == len(cls._meta.concrete_fields):
+            instance._audit_snapshot = audit.snapshot(instance)  # type: ignore[attr-defined]
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        created = self._state.adding
+        with transaction.atomic(using=kwargs.get("using") or self._state.db or "default"):
+            super().save(*args, **kwargs)
+            audit.record_save(self, created)
+
+    def audit_scope_code(self) -> str:
+        """The division code that decides which regulators may read this object's history."""
+        return ""
+
+
+@receiver(post_delete)
+def _record_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if isinstance(instance, AuditedModel):
+        audit.record_delete(instance)
+
+
+class AuditEntry(ScopedModel):
+    """审计日志: one change to one object, chained to the previous entry by hash."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Updated")
+        DELETE = "delete", _("Deleted")
+
+    scope_lookup = "scope_code"
+
+    seq = models.PositiveBigIntegerField(_("sequence number"), unique=True)
+    created_at = models.DateTimeField(_("time"), db_index=True)
+    # Plain ids, not foreign keys: history must outlive (and never be rewritten by) the rows
+    # it describes, or deleting a user would alter hashed entries.
+    actor_id = models.PositiveBigIntegerField(_("actor id"), null=True, blank=True, db_index=True)
+    actor_label = models.CharField(_("actor"), max_length=150)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200)
+    scope_code = models.CharField(_("jurisdiction code"), max_length=6, blank=True, db_index=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["object_type", "object_id", "seq"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+    @classmethod
+    def visibility_q(cls, user: Any) -> models.Q | None:
+        # History is for regulators and administrators only, within their jurisdiction.
+        if not (user.is_regulator or user.is_system_admin):
+            return models.Q(pk__in=[])
+        return super().visibility_q(user)
+
+
+class AuditChainHead(models.Model):
+    """The single row every append locks: last sequence number and hash of the chain."""
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+
+class ScheduledRun(models.Model):
+    """One row per periodic job and due date: inserting it is how a scheduler claims the run."""
+
+    job = models.CharField(_("job"), max_length=100)
+    due_on = models.DateField(_("due on"))
+    enqueued_at = models.DateTimeField(_("enqueued at"), auto_now_add=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        constraints = [models.UniqueConstraint(fields=["job", "due_on"], name="scheduledrun_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.due_on}"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import logging
+from datetime import time
+from typing import Any
+
+from django.core.mail import mail_admins
+from django_tasks import task
+
+from weibao.core import audit
+from weibao.core.scheduling import periodic
+
+logger = logging.getLogger(__name__)
+
+
+@periodic(at=time(3, 30), name="audit.verify_chain")
+@task()
+def verify_audit_chain() -> dict[str, Any]:
+    """Nightly proof that nobody edited history behind the application's back."""
+    report = audit.verify_chain()
+    if not report.ok:
+        logger.error("audit chain broken at entry %s: %s", report.broken_seq, report.reason)
+        mail_admins(
+            "Weibao audit chain broken",
+            f"First broken entry: {report.broken_seq} ({report.reason}); "
+            f"{report.checked} entries verified before it.",
+        )
+    return {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq}

@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from weibao.accounts import api as accounts_api
+from weibao.core import views as core_views
+from weibao.core.api.audit import AuditEntryViewSet
+from weibao.registry.api import JurisdictionViewSet
+
+router = SimpleRouter(trailing_slash=True)
+router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
+router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
+router.register("audit", AuditEntryViewSet, basename="audit")
+
+api_v1 = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", include("weibao.accounts.urls")),
+    path("", include("weibao.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", core_views.healthz, name="healthz"),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "weibao.core.views.handler400"
+handler403 = "weibao.core.views.handler403"
+handler404 = "weibao.core.views.handler404"
+handler500 = "weibao.core.views.handler500"
