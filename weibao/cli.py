@@ -1,4 +1,4 @@
-"""The `weibao` console script: manage.py with Weibao's settings (`weibao migrate`, `weibao demo`)."""
+"""The `weibao` console script: manage.py with Weibao's settings (`weibao migrate`, ...)."""
 
 import os
 import sys

@@ -28,8 +28,18 @@ class AgencyOutput(serializers.ModelSerializer):
     class Meta:
         model = Agency
         fields = [
-            "id", "name", "name_en", "display_name", "kind", "kind_display", "jurisdiction",
-            "jurisdiction_name", "phone", "is_active", "created_at", "updated_at",
+            "id",
+            "name",
+            "name_en",
+            "display_name",
+            "kind",
+            "kind_display",
+            "jurisdiction",
+            "jurisdiction_name",
+            "phone",
+            "is_active",
+            "created_at",
+            "updated_at",
         ]
 
 
@@ -37,7 +47,7 @@ class AgencyInput(serializers.ModelSerializer):
     jurisdiction = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Jurisdiction.objects.all(),
-        error_messages={"does_not_exist": _("Unknown division code %(value)s.")},
+        error_messages={"does_not_exist": _("Unknown division code {value}.")},
     )
 
     class Meta:
@@ -64,7 +74,9 @@ class AgencyViewSet(ScopedModelViewSet):
     ordering_fields = ["name", "jurisdiction", "kind"]
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
-        return AgencyInput if self.action in {"create", "update", "partial_update"} else AgencyOutput
+        return (
+            AgencyInput if self.action in {"create", "update", "partial_update"} else AgencyOutput
+        )
 
     @extend_schema(request=AgencyInput, responses={201: AgencyOutput})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -93,7 +105,14 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "full_name", "email", "phone", "role", "role_display", "agency",
+            "id",
+            "username",
+            "full_name",
+            "email",
+            "phone",
+            "role",
+            "role_display",
+            "agency",
             "permissions",
         ]
 

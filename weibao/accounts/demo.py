@@ -10,10 +10,13 @@ from django.db import transaction
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
 from weibao.core.context import acting_as
 
-DEMO_PASSWORD = "weibao-demo"  # noqa: S105 - printed in the README; demo databases only
+DEMO_PASSWORD = "weibao-demo"
 
-CITY = ("430400", "衡阳市公安局治安管理支队",
-        "Public Order Detachment, Hengyang Municipal Public Security Bureau")
+CITY = (
+    "430400",
+    "衡阳市公安局治安管理支队",
+    "Public Order Detachment, Hengyang Municipal Public Security Bureau",
+)
 COUNTY_BUREAUS = [
     ("430405", "衡阳市公安局珠晖分局", "Zhuhui Branch, Hengyang Public Security Bureau"),
     ("430406", "衡阳市公安局雁峰分局", "Yanfeng Branch, Hengyang Public Security Bureau"),
@@ -29,10 +32,18 @@ COUNTY_BUREAUS = [
     ("430482", "常宁市公安局", "Changning Public Security Bureau"),
 ]
 PARTNERS = [
-    ("430400", "衡阳市生态环境局", "Hengyang Ecology and Environment Bureau",
-     Agency.Kind.ECOLOGY_ENVIRONMENT),
-    ("430400", "衡阳市应急管理局", "Hengyang Emergency Management Bureau",
-     Agency.Kind.EMERGENCY_MANAGEMENT),
+    (
+        "430400",
+        "衡阳市生态环境局",
+        "Hengyang Ecology and Environment Bureau",
+        Agency.Kind.ECOLOGY_ENVIRONMENT,
+    ),
+    (
+        "430400",
+        "衡阳市应急管理局",
+        "Hengyang Emergency Management Bureau",
+        Agency.Kind.EMERGENCY_MANAGEMENT,
+    ),
 ]
 
 
@@ -72,8 +83,10 @@ def load_demo() -> dict[str, int]:
 
         for partner, code in (("衡阳市生态环境局", "430405"), ("衡阳市应急管理局", "430400")):
             _grant, new = PartnerGrant.objects.get_or_create(
-                agency=agencies[partner], resource=PartnerGrant.Resource.AGENCIES,
-                jurisdiction_id=code, defaults={"note": "demo data-sharing agreement"},
+                agency=agencies[partner],
+                resource=PartnerGrant.Resource.AGENCIES,
+                jurisdiction_id=code,
+                defaults={"note": "demo data-sharing agreement"},
             )
             created["grants"] += new
 

@@ -193,7 +193,9 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
         if self.role in REGULATOR_ROLES and kind not in Agency.REGULATOR_KINDS:
             raise ValidationError({"agency": _("A regulator belongs to a public-security bureau.")})
         if self.role == Role.PARTNER_VIEWER and kind not in Agency.PARTNER_KINDS:
-            raise ValidationError({"agency": _("A partner viewer belongs to a partner department.")})
+            raise ValidationError(
+                {"agency": _("A partner viewer belongs to a partner department.")}
+            )
         if self.role == Role.CITY_REGULATOR and kind != Agency.Kind.CITY_BUREAU:
             raise ValidationError({"agency": _("A city regulator belongs to the city bureau.")})
         if self.role == Role.COUNTY_REGULATOR and kind != Agency.Kind.COUNTY_BUREAU:

@@ -32,7 +32,10 @@ def home_summary(user: User) -> list[Tile]:
         tiles.append(Tile(str(_("Users")), User.objects.visible_to(user).count(), ""))
     if user.has_perm("core.view_auditentry"):
         tiles.append(
-            Tile(str(_("Recorded changes")), AuditEntry.objects.visible_to(user).count(),
-                 "audit-list")
+            Tile(
+                str(_("Recorded changes")),
+                AuditEntry.objects.visible_to(user).count(),
+                "audit-list",
+            )
         )
     return tiles

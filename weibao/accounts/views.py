@@ -41,7 +41,8 @@ def agencies(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(kind=kind)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
-        request, "accounts/agency_list.html",
+        request,
+        "accounts/agency_list.html",
         {"page": page, "kinds": Agency.Kind.choices, "kind": kind},
     )
 

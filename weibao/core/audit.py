@@ -17,13 +17,12 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
-from datetime import UTC
-
 from django.utils import timezone
 
 from weibao.core import context
@@ -126,7 +125,11 @@ def record_save(instance: models.Model, created: bool) -> None:
     else:
         previous: dict[str, Any] = getattr(instance, "_audit_snapshot", None) or {}
         changed = [k for k, v in current.items() if k not in previous or previous[k] != v]
-        if changed:
+        # A save that only moved auto_now timestamps changed nothing anyone needs to audit.
+        stamps = {
+            f.attname for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)
+        }
+        if set(changed) - stamps:
             record(
                 instance,
                 "update",

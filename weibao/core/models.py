@@ -21,18 +21,18 @@ class AuditedModel(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        created = self._state.adding
+        with transaction.atomic(using=kwargs.get("using") or self._state.db or "default"):
+            super().save(*args, **kwargs)
+            audit.record_save(self, created)
+
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Self:
         instance = super().from_db(db, field_names, values)
         if len(values) == len(cls._meta.concrete_fields):
             instance._audit_snapshot = audit.snapshot(instance)  # type: ignore[attr-defined]
         return instance
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        created = self._state.adding
-        with transaction.atomic(using=kwargs.get("using") or self._state.db or "default"):
-            super().save(*args, **kwargs)
-            audit.record_save(self, created)
 
     def audit_scope_code(self) -> str:
         """The division code that decides which regulators may read this object's history."""
@@ -97,6 +97,9 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"{self.last_seq} {self.last_hash[:12]}"
 
 
 class ScheduledRun(models.Model):

@@ -4,7 +4,5 @@ from weibao.core import views
 
 urlpatterns = [
     path("history/", views.audit_list, name="audit-list"),
-    path(
-        "history/<str:object_type>/<str:object_id>/", views.audit_list, name="audit-object"
-    ),
+    path("history/<str:object_type>/<str:object_id>/", views.audit_list, name="audit-object"),
 ]

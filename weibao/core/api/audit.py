@@ -13,9 +13,21 @@ class AuditEntryOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = [
-            "seq", "created_at", "actor_id", "actor_label", "request_id", "action",
-            "action_display", "object_type", "object_id", "object_repr", "scope_code", "before",
-            "after", "prev_hash", "hash",
+            "seq",
+            "created_at",
+            "actor_id",
+            "actor_label",
+            "request_id",
+            "action",
+            "action_display",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "scope_code",
+            "before",
+            "after",
+            "prev_hash",
+            "hash",
         ]
 
 

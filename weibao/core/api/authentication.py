@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
-from django.utils.translation import gettext_lazy as _
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -20,7 +20,3 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
-
-
-class SessionAuthentication(authentication.SessionAuthentication):
-    pass

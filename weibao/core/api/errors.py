@@ -58,7 +58,9 @@ def problem(
         "type": f"urn:weibao:problem:{(code or str(status_code)).replace('_', '-')}",
         "title": force_str(TITLES.get(status_code, _("Error"))),
         "status": status_code,
-        "detail": force_str(detail) if detail is not None else force_str(TITLES.get(status_code, "")),
+        "detail": force_str(detail)
+        if detail is not None
+        else force_str(TITLES.get(status_code, "")),
     }
     if errors:
         body["errors"] = errors
@@ -74,8 +76,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             name = api_settings.NON_FIELD_ERRORS_KEY if key == "non_field_errors" else str(key)
             for k, v in _flatten(value, f"{prefix}{name}." if prefix or name else "").items():
                 out.setdefault(k, []).extend(v)
-    elif isinstance(detail, list) and detail and not all(
-        isinstance(d, (str, exceptions.ErrorDetail)) for d in detail
+    elif (
+        isinstance(detail, list)
+        and detail
+        and not all(isinstance(d, (str, exceptions.ErrorDetail)) for d in detail)
     ):
         for index, value in enumerate(detail):
             for k, v in _flatten(value, f"{prefix}{index}.").items():
@@ -94,8 +98,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            fields = {("non_field_errors" if k == "__all__" else k): v
-                      for k, v in exc.message_dict.items()}
+            fields = {
+                ("non_field_errors" if k == "__all__" else k): v
+                for k, v in exc.message_dict.items()
+            }
         else:
             fields = {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(fields)
@@ -129,7 +135,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         else:
             code = getattr(detail, "code", None) or code
             body = problem(exc.status_code, detail=detail, code=code)
-    return Response(body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return Response(
+        body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+    )
 
 
 def problem_response(request: HttpRequest, status_code: int, detail: Any = None) -> JsonResponse:

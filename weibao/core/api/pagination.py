@@ -17,9 +17,7 @@ def _positive_int(raw: str, field: str, maximum: int | None = None) -> int:
     if value < 1:
         raise ValidationError({field: [_("Must be 1 or more.")]})
     if maximum is not None and value > maximum:
-        raise ValidationError(
-            {field: [_("Must be at most %(maximum)d.") % {"maximum": maximum}]}
-        )
+        raise ValidationError({field: [_("Must be at most %(maximum)d.") % {"maximum": maximum}]})
     return value
 
 

@@ -1,0 +1,45 @@
+"""Fixed personas every test uses (the same named people every time), and API clients for them.
+
+city regulator · county A inspector (珠晖 430405) · county B inspector (雁峰 430406) · partner
+department (granted county A) · system administrator · anonymous. Unit personas join when the
+registry lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from weibao.tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any, request: pytest.FixtureRequest) -> None:
+    # Argon2 is deliberately slow; tests that check hashing itself are marked `real_hashing`.
+    if "real_hashing" not in request.keywords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db: None) -> f.World:
+    return f.build_world()
+
+
+@pytest.fixture
+def api() -> Callable[..., APIClient]:
+    def make(user: object | None = None, language: str = "en") -> APIClient:
+        client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make

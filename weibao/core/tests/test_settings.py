@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from weibao import settings as s
+
+
+def test_env_reads_file_variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("WEIBAO_X_FILE", str(secret))
+    assert s.env("WEIBAO_X") == "from-a-file"
+
+
+def test_env_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEIBAO_MISSING", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="WEIBAO_MISSING"):
+        s.env("WEIBAO_MISSING")
+    monkeypatch.setenv("WEIBAO_MISSING_FILE", "/nonexistent/secret")
+    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
+        s.env("WEIBAO_MISSING")
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "ja"])
+def test_bad_boolean(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("WEIBAO_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="not a boolean"):
+        s.env_bool("WEIBAO_FLAG", False)
+
+
+def test_bad_integer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEIBAO_N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="not an integer"):
+        s.env_int("WEIBAO_N", 1)
+
+
+def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "-m", "weibao.cli", "check", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_without_secret_key_refuses_to_start() -> None:
+    result = _check({"DEBUG": "0", "ALLOWED_HOSTS": "weibao.example"})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_settings(tmp_path: Path) -> None:
+    result = _check(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 30 + "-production-secret-key-with-entropy-7f3a9c",
+            "ALLOWED_HOSTS": "weibao.example",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
