@@ -56,7 +56,7 @@ class AgencyInput(serializers.ModelSerializer):
 
 
 class AgencyFilter(django_filters.FilterSet):
-    jurisdiction = DivisionCodeFilter(field_name="jurisdiction_id")
+    jurisdiction = DivisionCodeFilter(field_name="jurisdiction")
     kind = django_filters.ChoiceFilter(choices=Agency.Kind.choices)
 
     class Meta:

@@ -92,7 +92,8 @@ def record(
     ctx = context.current()
     actor = context.current_actor()
     with transaction.atomic(using=using):
-        head = AuditChainHead.objects.using(using).select_for_update().get(pk=1)
+        # The head row comes with the migrations; get_or_create only matters after a flush.
+        head, _ = AuditChainHead.objects.using(using).select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
             seq=head.last_seq + 1,
             created_at=timezone.now(),
@@ -172,7 +173,7 @@ def verify_chain(*, using: str = "default", chunk_size: int = 2000) -> ChainRepo
         expected_prev = entry.hash
         expected_seq += 1
         checked += 1
-    head = AuditChainHead.objects.using(using).get(pk=1)
+    head = AuditChainHead.objects.using(using).filter(pk=1).first() or AuditChainHead()
     if head.last_seq != checked or head.last_hash != expected_prev:
         return ChainReport(
             checked, checked + 1, f"chain head says {head.last_seq} entries, found {checked}"

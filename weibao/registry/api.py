@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
@@ -17,13 +20,22 @@ class JurisdictionSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "name_en", "display_name", "level", "level_display", "parent"]
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d{6}$"})
-class DivisionCodeFilter(django_filters.CharFilter):
-    pass
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{6}$"})
+class DivisionCodeFilter(django_filters.ModelChoiceFilter):
+    """Filter by a division code; an unknown code is a 400 naming it, not an empty list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Jurisdiction.objects.all())
+        kwargs.setdefault("to_field_name", "code")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": _("Unknown division code %(value)s.")},
+        )
+        super().__init__(*args, **kwargs)
 
 
 class JurisdictionFilter(django_filters.FilterSet):
-    parent = DivisionCodeFilter(field_name="parent_id")
+    parent = DivisionCodeFilter(field_name="parent")
     level = django_filters.ChoiceFilter(choices=Jurisdiction.Level.choices)
 
     class Meta:

@@ -53,8 +53,10 @@ def test_filter_by_jurisdiction_and_kind(world: World, api: Any) -> None:
         .json()["results"]
     )
     assert {r["jurisdiction"] for r in rows} == {"430405"}
-    unknown = api(world.city).get("/api/v1/agencies/", {"jurisdiction": "999999"})
-    assert unknown.status_code == 200 and unknown.json()["count"] == 0
+    for bad in ("999999", "43", "abc"):
+        unknown = api(world.city).get("/api/v1/agencies/", {"jurisdiction": bad})
+        assert unknown.status_code == 400
+        assert bad in unknown.json()["errors"]["jurisdiction"][0]
 
 
 def test_invalid_filter_choice_is_400(world: World, api: Any) -> None:

@@ -106,3 +106,36 @@ def test_system_changes_are_labelled(db: None) -> None:
     with acting_as(label="command:import"):
         agency = Agency.objects.create(name="x", kind="county_bureau", jurisdiction_id="430405")
     assert _entries_for(agency)[0].actor_label == "command:import"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_writers_keep_one_gapless_chain() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database with concurrent connections")
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def write(county: str) -> None:
+        try:
+            for i in range(15):
+                with transaction.atomic():
+                    Agency.objects.create(
+                        name=f"并发{county}-{i}", kind="county_bureau", jurisdiction_id=county
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in ("430405", "430406", "430407")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = audit.verify_chain()
+    assert report.ok, report
+    assert report.checked == 45

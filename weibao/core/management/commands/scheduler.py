@@ -28,10 +28,11 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write(f"scheduler: {len(scheduling.jobs())} jobs registered")
         while not stop.is_set():
-            close_old_connections()
             for name in scheduling.run_due():
                 self.stdout.write(f"scheduler: enqueued {name}")
             if options["once"]:
                 break
             stop.wait(options["interval"])
+            # A long-lived process must not keep a connection the server has dropped.
+            close_old_connections()
         self.stdout.write("scheduler: stopped")
