@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 
 from weibao.accounts import services
 from weibao.accounts.models import Agency, User
+from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
+from weibao.core.api.idempotency import idempotent
 from weibao.core.api.viewsets import ScopedModelViewSet
 from weibao.registry.api import DivisionCodeFilter
 from weibao.registry.models import Jurisdiction
@@ -78,7 +80,8 @@ class AgencyViewSet(ScopedModelViewSet):
             AgencyInput if self.action in {"create", "update", "partial_update"} else AgencyOutput
         )
 
-    @extend_schema(request=AgencyInput, responses={201: AgencyOutput})
+    @extend_schema(request=AgencyInput, responses={201: AgencyOutput}, parameters=[IDEMPOTENCY])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self._valid(request)
         agency = services.agency_create(data=data)

@@ -117,3 +117,25 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.due_on}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an Idempotency-Key, replayed for retries."""
+
+    user_id = models.PositiveBigIntegerField(_("user id"))
+    key = models.CharField(_("idempotency key"), max_length=200)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    path = models.CharField(_("path"), max_length=300)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
+    response_body = models.JSONField(_("response body"), null=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

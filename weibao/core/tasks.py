@@ -26,3 +26,12 @@ def verify_audit_chain() -> dict[str, Any]:
             f"{report.checked} entries verified before it.",
         )
     return {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq}
+
+
+@periodic(at=time(4, 0), name="api.prune_idempotency_keys")
+@task()
+def prune_idempotency_keys() -> int:
+    """Idempotency keys are kept 7 days; retries after that are new requests."""
+    from weibao.core.api.idempotency import prune_expired
+
+    return prune_expired()
