@@ -14,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from weibao.accounts.models import User
 from weibao.tests import factories as f
 
 
@@ -36,7 +37,7 @@ def world(db: None) -> f.World:
 
 @pytest.fixture
 def api() -> Callable[..., APIClient]:
-    def make(user: object | None = None, language: str = "en") -> APIClient:
+    def make(user: User | None = None, language: str = "en") -> APIClient:
         client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
         if user is not None:
             client.force_authenticate(user=user)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from weibao.registry.api import DivisionCodeFilter
 from weibao.registry.models import Jurisdiction
 
 
-class AgencyOutput(serializers.ModelSerializer):
+class AgencyOutput(serializers.ModelSerializer[Agency]):
     jurisdiction = serializers.CharField(source="jurisdiction_id", read_only=True)
     jurisdiction_name = serializers.CharField(source="jurisdiction.display_name", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
@@ -45,7 +45,7 @@ class AgencyOutput(serializers.ModelSerializer):
         ]
 
 
-class AgencyInput(serializers.ModelSerializer):
+class AgencyInput(serializers.ModelSerializer[Agency]):
     jurisdiction = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Jurisdiction.objects.all(),
@@ -75,7 +75,7 @@ class AgencyViewSet(ScopedModelViewSet):
     search_fields = ["name", "name_en"]
     ordering_fields = ["name", "jurisdiction", "kind"]
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Agency]]:
         return (
             AgencyInput if self.action in {"create", "update", "partial_update"} else AgencyOutput
         )
@@ -100,7 +100,7 @@ class AgencyViewSet(ScopedModelViewSet):
         return dict(serializer.validated_data)
 
 
-class MeOutput(serializers.ModelSerializer):
+class MeOutput(serializers.ModelSerializer[User]):
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     agency = AgencyOutput(read_only=True, allow_null=True)
     permissions = serializers.SerializerMethodField()
@@ -135,7 +135,7 @@ class MeView(APIView):
         return Response(MeOutput(user).data)
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
@@ -173,5 +173,5 @@ class TokenRevokeView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        services.token_revoke(user=request.user)
+        services.token_revoke(user=cast(User, request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,7 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
         if username and password:
+            assert self.request is not None, "LoginView always passes the request"
             try:
                 self.user_cache = services.user_authenticate(
                     request=self.request, username=username, password=password

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -106,7 +107,7 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
 
     audit_exclude = ("last_login",)
     audit_redact = ("password",)
-    scope_lookup = "agency__jurisdiction__code"
+    scope_lookup: ClassVar[str] = "agency__jurisdiction__code"
 
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -120,7 +121,7 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
         related_name="members",
     )
 
-    objects = WeibaoUserManager()
+    objects: ClassVar[WeibaoUserManager] = WeibaoUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -161,6 +162,8 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
     def _grant_prefixes(self) -> dict[str, list[str]]:
         today = timezone.localdate()
         grants: dict[str, list[str]] = {}
+        if self.agency_id is None:
+            return grants
         rows = PartnerGrant.objects.filter(agency_id=self.agency_id, is_active=True).filter(
             Q(valid_until__isnull=True) | Q(valid_until__gte=today)
         )
@@ -174,7 +177,7 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
             return []
         if self.is_system_admin:
             return None
-        if self.is_regulator:
+        if self.is_regulator and self.agency is not None:
             return [jurisdiction_prefix(self.agency.jurisdiction_id)]
         if self.is_partner and resource:
             return self._grant_prefixes.get(resource, [])
@@ -185,11 +188,11 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
         return Q(pk=user.pk)
 
     def audit_scope_code(self) -> str:
-        return self.agency.jurisdiction_id if self.agency_id else ""
+        return self.agency.jurisdiction_id if self.agency is not None else ""
 
     def clean(self) -> None:
         super().clean()
-        kind = self.agency.kind if self.agency_id else None
+        kind = self.agency.kind if self.agency is not None else None
         if self.role in REGULATOR_ROLES and kind not in Agency.REGULATOR_KINDS:
             raise ValidationError({"agency": _("A regulator belongs to a public-security bureau.")})
         if self.role == Role.PARTNER_VIEWER and kind not in Agency.PARTNER_KINDS:

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-import rules
+from rules.permissions import add_perm
+from rules.predicates import is_authenticated, predicate
 
-is_authenticated = rules.is_authenticated
+__all__ = ["is_authenticated", "is_city_regulator", "is_partner", "is_regulator", "is_system_admin"]
 
 
-@rules.predicate
+@predicate
 def is_system_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_system_admin)
 
 
-@rules.predicate
+@predicate
 def is_regulator(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_regulator)
 
 
-@rules.predicate
+@predicate
 def is_city_regulator(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_city_regulator)
 
 
-@rules.predicate
+@predicate
 def is_partner(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_partner)
 
 
-rules.add_perm("core.view_auditentry", is_regulator | is_system_admin)
+add_perm("core.view_auditentry", is_regulator | is_system_admin)

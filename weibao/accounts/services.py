@@ -32,7 +32,7 @@ def user_authenticate(*, request: HttpRequest, username: str, password: str) -> 
             code="invalid_login",
         )
     throttle.reset(username, request)
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,7 +11,7 @@ from django.urls import reverse_lazy
 
 from weibao.accounts import selectors
 from weibao.accounts.forms import LoginForm
-from weibao.accounts.models import Agency
+from weibao.accounts.models import Agency, User
 from weibao.registry.models import Jurisdiction
 
 
@@ -30,7 +32,8 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"summary": selectors.home_summary(request.user)})
+    user = cast(User, request.user)
+    return render(request, "accounts/home.html", {"summary": selectors.home_summary(user)})
 
 
 @login_required

@@ -38,7 +38,8 @@ def _plain(value: Any) -> Any:
 
 def to_json(value: Any) -> Any:
     """Round-trip through JSON so what we hash is exactly what the database returns."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    plain: Any = json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    return plain
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
@@ -52,7 +53,10 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
 
 def _masked(instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:
     masked = set(getattr(instance, "audit_redact", ()))
-    return to_json({k: (REDACTED if k in masked else v) for k, v in values.items()})
+    result: dict[str, Any] = to_json(
+        {k: (REDACTED if k in masked else v) for k, v in values.items()}
+    )
+    return result
 
 
 def canonical(data: dict[str, Any]) -> bytes:

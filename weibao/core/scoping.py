@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 NOTHING = Q(pk__in=[])
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[Any]):
     def visible_to(self, user: Any) -> Self:
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()

@@ -10,14 +10,14 @@ from rest_framework import serializers, viewsets
 from weibao.registry.models import Jurisdiction
 
 
-class JurisdictionSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(source="parent_id", allow_null=True, read_only=True)
+class JurisdictionSerializer(serializers.ModelSerializer[Jurisdiction]):
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     display_name = serializers.CharField(read_only=True)
 
     class Meta:
         model = Jurisdiction
         fields = ["code", "name", "name_en", "display_name", "level", "level_display", "parent"]
+        read_only_fields = fields
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]{6}$"})
@@ -43,7 +43,7 @@ class JurisdictionFilter(django_filters.FilterSet):
         fields = ["level", "parent"]
 
 
-class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet):
+class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet[Jurisdiction]):
     """Administrative divisions (GB/T 2260): reference data every signed-in user may read."""
 
     queryset = Jurisdiction.objects.all()

@@ -43,7 +43,8 @@ class ScopedApiContract:
         }
 
     def detail_status(self, client: Any, obj: Any) -> int:
-        return client.get(reverse(self.detail_route, args=[self.key(obj)])).status_code
+        status: int = client.get(reverse(self.detail_route, args=[self.key(obj)])).status_code
+        return status
 
     @pytest.fixture
     def pair(self, world: World) -> tuple[Any, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import factory
+from factory.declarations import LazyFunction, Sequence, SubFactory
+from factory.django import DjangoModelFactory, Password
 
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
 from weibao.registry.models import Jurisdiction
@@ -15,31 +16,25 @@ CITY = "430400"  # 衡阳市
 PASSWORD = "correct-horse-battery"
 
 
-class AgencyFactory(factory.django.DjangoModelFactory):
+class AgencyFactory(DjangoModelFactory[Agency]):
     class Meta:
         model = Agency
 
-    name = factory.Sequence(lambda n: f"机关{n}")
-    name_en = factory.Sequence(lambda n: f"Agency {n}")
+    name = Sequence(lambda n: f"机关{n}")
+    name_en = Sequence(lambda n: f"Agency {n}")
     kind = Agency.Kind.COUNTY_BUREAU
-    jurisdiction = factory.LazyFunction(lambda: Jurisdiction.objects.get(code=COUNTY_A))
+    jurisdiction = LazyFunction(lambda: Jurisdiction.objects.get(code=COUNTY_A))
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
-    username = factory.Sequence(lambda n: f"user{n}")
-    full_name = factory.Sequence(lambda n: f"用户{n}")
+    username = Sequence(lambda n: f"user{n}")
+    full_name = Sequence(lambda n: f"用户{n}")
     role = Role.COUNTY_REGULATOR
-    agency = factory.SubFactory(AgencyFactory)
-
-    @factory.post_generation
-    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
-        self.set_password(extracted or PASSWORD)
-        if create:
-            self.save()
+    agency = SubFactory(AgencyFactory)
+    password = Password(PASSWORD)
 
 
 @dataclass
@@ -56,12 +51,12 @@ class World:
 
 
 def build_world() -> World:
-    city_bureau = AgencyFactory(
+    city_bureau = AgencyFactory.create(
         name="衡阳市公安局治安管理支队", kind=Agency.Kind.CITY_BUREAU, jurisdiction_id=CITY
     )
-    county_a_bureau = AgencyFactory(name="珠晖分局", jurisdiction_id=COUNTY_A)
-    county_b_bureau = AgencyFactory(name="雁峰分局", jurisdiction_id=COUNTY_B)
-    partner = AgencyFactory(
+    county_a_bureau = AgencyFactory.create(name="珠晖分局", jurisdiction_id=COUNTY_A)
+    county_b_bureau = AgencyFactory.create(name="雁峰分局", jurisdiction_id=COUNTY_B)
+    partner = AgencyFactory.create(
         name="衡阳市生态环境局", kind=Agency.Kind.ECOLOGY_ENVIRONMENT, jurisdiction_id=CITY
     )
     PartnerGrant.objects.create(
@@ -72,11 +67,13 @@ def build_world() -> World:
         county_a_bureau=county_a_bureau,
         county_b_bureau=county_b_bureau,
         partner=partner,
-        city=UserFactory(username="city", role=Role.CITY_REGULATOR, agency=city_bureau),
-        county_a=UserFactory(username="county_a", agency=county_a_bureau),
-        county_b=UserFactory(username="county_b", agency=county_b_bureau),
-        partner_user=UserFactory(username="partner", role=Role.PARTNER_VIEWER, agency=partner),
-        admin=UserFactory(
+        city=UserFactory.create(username="city", role=Role.CITY_REGULATOR, agency=city_bureau),
+        county_a=UserFactory.create(username="county_a", agency=county_a_bureau),
+        county_b=UserFactory.create(username="county_b", agency=county_b_bureau),
+        partner_user=UserFactory.create(
+            username="partner", role=Role.PARTNER_VIEWER, agency=partner
+        ),
+        admin=UserFactory.create(
             username="admin",
             role=Role.SYSTEM_ADMIN,
             agency=None,

@@ -19,7 +19,7 @@ class TestAgencyIsolation(ScopedApiContract):
     page_route = "agencies"
 
     def make(self, world: World, county: str) -> Agency:
-        return AgencyFactory(jurisdiction_id=county)
+        return AgencyFactory.create(jurisdiction_id=county)
 
 
 class TestAgencyWrites:
@@ -34,7 +34,7 @@ class TestAgencyWrites:
         entry = AuditEntry.objects.get(object_type="accounts.agency", object_id=str(agency.pk))
         assert entry.action == "create"
         assert entry.actor_id == world.admin.pk
-        assert entry.after["name"] == "石鼓分局"
+        assert entry.after is not None and entry.after["name"] == "石鼓分局"
 
     def test_regulator_may_see_but_not_change_agency(self, world: World, api: Any) -> None:
         url = reverse("api:agency-detail", args=[world.county_a_bureau.pk])

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from weibao.core.api.viewsets import ReadOnlyScopedViewSet
 from weibao.core.models import AuditEntry
 
 
-class AuditEntryOutput(serializers.ModelSerializer):
+class AuditEntryOutput(serializers.ModelSerializer[AuditEntry]):
     action_display = serializers.CharField(source="get_action_display", read_only=True)
 
     class Meta:
@@ -56,5 +57,5 @@ class AuditEntryViewSet(ReadOnlyScopedViewSet):
     lookup_value_regex = r"[0-9]{1,18}"
     permission_type_map = {"list": "view", "retrieve": "view"}
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AuditEntry]:
         return super().get_queryset().order_by("-seq")

@@ -37,7 +37,7 @@ TITLES = {
 class DomainError(Exception):
     """A rule of the domain refused the request; services raise it, the API answers 409/422."""
 
-    status_code = status.HTTP_409_CONFLICT
+    status_code: int = status.HTTP_409_CONFLICT
     code = "conflict"
 
     def __init__(self, detail: str, **extra: Any) -> None:

@@ -43,13 +43,13 @@ PARAMETER = OpenApiParameter(
 
 
 class IdempotencyConflict(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "idempotency_key_reused"
 
 
 def _fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
-    digest.update(request.method.encode())
+    digest.update((request.method or "").encode())
     digest.update(request.path.encode())
     digest.update(b"\0")
     digest.update(request._request.body)
@@ -80,7 +80,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                 first = IdempotencyRecord.objects.get(**scope)
                 if first.fingerprint != fingerprint:
                     raise IdempotencyConflict(
-                        _("This Idempotency-Key was already used with a different request.")
+                        str(_("This Idempotency-Key was already used with a different request."))
                     ) from None
                 replay = Response(first.response_body, status=first.response_status)
                 replay["Idempotent-Replayed"] = "true"

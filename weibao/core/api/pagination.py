@@ -31,7 +31,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request: Any) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None or raw == "":
-            return self.page_size
+            return int(self.page_size or 50)
         return _positive_int(raw, self.page_size_query_param, self.max_page_size)
 
     def get_page_number(self, request: Any, paginator: Any) -> Any:

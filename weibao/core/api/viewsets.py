@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 from rest_framework import exceptions, mixins, viewsets
+from rest_framework.request import Request
 from rules.contrib.rest_framework import AutoPermissionViewSetMixin
 
 
@@ -13,20 +15,24 @@ class ScopedViewSetMixin(AutoPermissionViewSetMixin):
     """Rows come from `Model.objects.visible_to(user)`: an invisible object is a 404, never a 403;
     a visible one the user may not act on is a 403 (rules permission of the model)."""
 
-    queryset_base: Any = None  # e.g. Agency.objects.select_related("jurisdiction")
+    queryset_base: ClassVar[Any] = None  # e.g. Agency.objects.select_related("jurisdiction")
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Any]:
         if self.queryset_base is None:
             raise ImproperlyConfigured(f"{type(self).__name__} needs queryset_base.")
-        return self.queryset_base.visible_to(self.request.user)
+        request: Request = self.request  # type: ignore[attr-defined]
+        queryset: QuerySet[Any] = self.queryset_base.visible_to(request.user)
+        return queryset
 
-    def permission_denied(self, request: Any, message: Any = None, code: Any = None) -> None:
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
         if request.authenticators and not request.successful_authenticator:
             raise exceptions.NotAuthenticated()
         raise exceptions.PermissionDenied(detail=message, code=code)
 
 
-class ReadOnlyScopedViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class ReadOnlyScopedViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[Any]):
     pass
 
 
@@ -36,6 +42,6 @@ class ScopedModelViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.ListModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Any],
 ):
     """Create, read, update (no delete: supervision records are closed or cancelled, not erased)."""

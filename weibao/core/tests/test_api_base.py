@@ -39,7 +39,7 @@ def test_page_beyond_the_end_is_404(world: World, api: Any) -> None:
 
 def test_pagination_shape_and_max_page_size(world: World, api: Any) -> None:
     for _ in range(3):
-        AgencyFactory(jurisdiction_id="430405")
+        AgencyFactory.create(jurisdiction_id="430405")
     body = api(world.city).get("/api/v1/agencies/", {"page_size": 2}).json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert len(body["results"]) == 2 and body["next"]

@@ -13,7 +13,7 @@ from weibao.tests.factories import AgencyFactory, World
 pytestmark = pytest.mark.django_db
 
 
-def _entries_for(obj: object) -> list[AuditEntry]:
+def _entries_for(obj: Agency) -> list[AuditEntry]:
     return list(
         AuditEntry.objects.filter(object_type="accounts.agency", object_id=str(obj.pk)).order_by(
             "seq"
@@ -23,7 +23,7 @@ def _entries_for(obj: object) -> list[AuditEntry]:
 
 def test_create_update_delete_are_recorded_with_actor_and_request(world: World) -> None:
     with acting_as(world.admin, request_id="req-12345678"):
-        agency = AgencyFactory(jurisdiction_id="430407", name="石鼓分局")
+        agency = AgencyFactory.create(jurisdiction_id="430407", name="石鼓分局")
         agency.phone = "0734-1"
         agency.save()
         agency.save()  # nothing changed: no entry
@@ -51,7 +51,7 @@ def test_passwords_never_reach_history(world: World) -> None:
 def test_history_rolls_back_with_the_change(world: World) -> None:
     before = AuditEntry.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
-        AgencyFactory(jurisdiction_id="430407")
+        AgencyFactory.create(jurisdiction_id="430407")
         raise RuntimeError("the service failed after the save")
     assert AuditEntry.objects.count() == before
     assert AuditChainHead.objects.get(pk=1).last_seq == before
@@ -97,7 +97,9 @@ def test_rehashed_forgery_breaks_the_next_link(world: World) -> None:
     assert audit.verify_chain().broken_seq == second.seq
 
 
-def test_verify_command_reports_intact_chain(world: World, capsys: pytest.CaptureFixture) -> None:
+def test_verify_command_reports_intact_chain(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     call_command("audit", "verify")
     assert "intact" in capsys.readouterr().out
 

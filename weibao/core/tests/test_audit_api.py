@@ -19,7 +19,7 @@ class TestAuditIsolation(ScopedApiContract):
     partner_sees_a = False  # history is never shared with partner departments
 
     def make(self, world: World, county: str) -> AuditEntry:
-        agency = AgencyFactory(jurisdiction_id=county)
+        agency = AgencyFactory.create(jurisdiction_id=county)
         return AuditEntry.objects.get(object_type="accounts.agency", object_id=str(agency.pk))
 
     def visible_keys(self, client: Any) -> set[str]:
@@ -33,7 +33,7 @@ class TestAuditIsolation(ScopedApiContract):
         assert api(world.partner_user).get("/api/v1/audit/").status_code == 403
 
     def test_filter_by_object(self, world: World, api: Any) -> None:
-        agency = AgencyFactory(jurisdiction_id="430405")
+        agency = AgencyFactory.create(jurisdiction_id="430405")
         agency.phone = "1"
         agency.save()
         rows = (

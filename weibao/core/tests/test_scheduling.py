@@ -41,7 +41,7 @@ def test_broken_chain_mails_the_operators(mailoutbox: Any, settings: Any) -> Non
     assert "audit chain broken" in mailoutbox[0].subject
 
 
-def test_scheduler_command_once(capsys: pytest.CaptureFixture) -> None:
+def test_scheduler_command_once(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("scheduler", "--list")
     assert "audit.verify_chain" in capsys.readouterr().out
     call_command("scheduler", "--once")
