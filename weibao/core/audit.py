@@ -153,6 +153,7 @@ class ChainReport:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    head_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -182,4 +183,4 @@ def verify_chain(*, using: str = "default", chunk_size: int = 2000) -> ChainRepo
         return ChainReport(
             checked, checked + 1, f"chain head says {head.last_seq} entries, found {checked}"
         )
-    return ChainReport(checked)
+    return ChainReport(checked, head_hash=expected_prev)
