@@ -20,4 +20,8 @@ class Command(BaseCommand):
                 f"Audit chain broken at entry {report.broken_seq}: {report.reason} "
                 f"({report.checked} entries verified before it)."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} entries."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit chain intact: {report.checked} entries, head {report.head_hash or '-'}."
+            )
+        )
