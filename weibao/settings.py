@@ -215,6 +215,13 @@ STORAGES = {
     },
 }
 
+# --- domain thresholds (operators may tune; defaults follow domain.md) -------------------------
+# A permit or certificate counts as "expiring" this many days before its expiry date.
+EXPIRING_WITHIN_DAYS = env_int("EXPIRING_WITHIN_DAYS", 60)
+MAX_SCAN_BYTES = env_int("MAX_SCAN_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- email --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
@@ -284,7 +291,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyKindEnum": "weibao.accounts.models.Agency.Kind",
+        "EnterpriseKindEnum": "weibao.registry.models.EnterpriseKind",
+        "PermitKindEnum": "weibao.registry.models.Permit.Kind",
+        "SiteKindEnum": "weibao.registry.models.Site.Kind",
+        "CertificateKindEnum": "weibao.registry.models.Certificate.Kind",
+        "ExpiryStateEnum": "weibao.registry.models.ExpiryState",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "weibao.core.api.schema.add_problem_responses",

@@ -9,12 +9,18 @@ from rest_framework.routers import SimpleRouter
 from weibao.accounts import api as accounts_api
 from weibao.core import views as core_views
 from weibao.core.api.audit import AuditEntryViewSet
+from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
 router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("enterprises", registry_api.EnterpriseViewSet, basename="enterprise")
+router.register("permits", registry_api.PermitViewSet, basename="permit")
+router.register("sites", registry_api.SiteViewSet, basename="site")
+router.register("people", registry_api.PersonViewSet, basename="person")
+router.register("certificates", registry_api.CertificateViewSet, basename="certificate")
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),

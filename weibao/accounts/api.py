@@ -16,7 +16,7 @@ from weibao.accounts import services
 from weibao.accounts.models import Agency, User
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
-from weibao.core.api.viewsets import ScopedModelViewSet
+from weibao.core.api.services import ServiceModelViewSet
 from weibao.registry.api import DivisionCodeFilter
 from weibao.registry.models import Jurisdiction
 
@@ -67,37 +67,30 @@ class AgencyFilter(django_filters.FilterSet):
 
 
 @extend_schema(responses=AgencyOutput)
-class AgencyViewSet(ScopedModelViewSet):
+class AgencyViewSet(ServiceModelViewSet):
     """Public-security bureaus and partner departments you may see."""
 
     queryset_base = Agency.objects.select_related("jurisdiction")
+    input_serializer_class = AgencyInput
+    output_serializer_class = AgencyOutput
     filterset_class = AgencyFilter
     search_fields = ["name", "name_en"]
     ordering_fields = ["name", "jurisdiction", "kind"]
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer[Agency]]:
-        return (
-            AgencyInput if self.action in {"create", "update", "partial_update"} else AgencyOutput
-        )
-
     @extend_schema(request=AgencyInput, responses={201: AgencyOutput}, parameters=[IDEMPOTENCY])
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self._valid(request)
-        agency = services.agency_create(data=data)
-        return Response(AgencyOutput(agency).data, status=status.HTTP_201_CREATED)
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(request=AgencyInput, responses=AgencyOutput)
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        agency = self.get_object()
-        data = self._valid(request, instance=agency, partial=kwargs.get("partial", False))
-        agency = services.agency_update(agency=agency, data=data)
-        return Response(AgencyOutput(agency).data)
+        return super().update(request, *args, **kwargs)
 
-    def _valid(self, request: Request, **kwargs: Any) -> dict[str, Any]:
-        serializer = AgencyInput(data=request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
+    def create_object(self, data: dict[str, Any]) -> Agency:
+        return services.agency_create(data=data)
+
+    def update_object(self, obj: Agency, data: dict[str, Any]) -> Agency:
+        return services.agency_update(agency=obj, data=data)
 
 
 class MeOutput(serializers.ModelSerializer[User]):

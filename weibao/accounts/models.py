@@ -30,6 +30,7 @@ class Role(models.TextChoices):
 
 REGULATOR_ROLES = frozenset({Role.CITY_REGULATOR, Role.COUNTY_REGULATOR})
 UNIT_ROLES = frozenset({Role.UNIT_PRINCIPAL, Role.UNIT_SAFETY_OFFICER, Role.EMPLOYEE})
+UNIT_MANAGER_ROLES = frozenset({Role.UNIT_PRINCIPAL, Role.UNIT_SAFETY_OFFICER})
 
 
 class Agency(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBase):
@@ -120,6 +121,14 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
         on_delete=models.PROTECT,
         related_name="members",
     )
+    enterprise = models.ForeignKey(
+        "registry.Enterprise",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+    )
 
     objects: ClassVar[WeibaoUserManager] = WeibaoUserManager()
 
@@ -155,7 +164,12 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
 
     @property
     def is_unit_user(self) -> bool:
-        return self.role in UNIT_ROLES
+        return self.role in UNIT_ROLES and self.enterprise_id is not None
+
+    @property
+    def is_unit_manager(self) -> bool:
+        """Principal or safety officer: runs the unit's registry, not just reads it."""
+        return self.is_unit_user and self.role in UNIT_MANAGER_ROLES
 
     # --- what this person may see ---
     @cached_property
@@ -203,6 +217,10 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
             raise ValidationError({"agency": _("A city regulator belongs to the city bureau.")})
         if self.role == Role.COUNTY_REGULATOR and kind != Agency.Kind.COUNTY_BUREAU:
             raise ValidationError({"agency": _("A county regulator belongs to a county bureau.")})
+        if self.role in UNIT_ROLES and self.enterprise_id is None:
+            raise ValidationError({"enterprise": _("A unit account belongs to a unit.")})
+        if self.role in UNIT_ROLES and self.agency_id is not None:
+            raise ValidationError({"agency": _("A unit account does not belong to an agency.")})
 
 
 class PartnerGrant(AuditedModel):
@@ -210,6 +228,10 @@ class PartnerGrant(AuditedModel):
 
     class Resource(models.TextChoices):
         AGENCIES = "agencies", _("Agencies")
+        ENTERPRISES = "enterprises", _("Units")
+        PERMITS = "permits", _("Permits")
+        SITES = "sites", _("Sites and magazines")
+        PEOPLE = "people", _("People and certificates")
 
     agency = models.ForeignKey(
         Agency,

@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 NOTHING = Q(pk__in=[])
 
 
+def covers(user: Any, code: str) -> bool:
+    """Whether a division code lies inside the jurisdiction a regulator supervises."""
+    if user.is_system_admin:
+        return True
+    if not user.is_regulator:
+        return False
+    return any(code.startswith(prefix) for prefix in user.scope_prefixes(None) or [])
+
+
 class ScopedQuerySet(models.QuerySet[Any]):
     def visible_to(self, user: Any) -> Self:
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -5,9 +5,33 @@ from typing import Any
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from weibao.registry.models import Jurisdiction
+from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
+from weibao.core.api.idempotency import idempotent
+from weibao.core.api.services import ServiceModelViewSet
+from weibao.registry import serializers as s
+from weibao.registry import services
+from weibao.registry.models import (
+    Certificate,
+    Enterprise,
+    EnterpriseKind,
+    ExpiryState,
+    Jurisdiction,
+    Permit,
+    Person,
+    Site,
+    expiry_state_q,
+    kinds_q,
+)
 
 
 class JurisdictionSerializer(serializers.ModelSerializer[Jurisdiction]):
@@ -24,7 +48,9 @@ class JurisdictionSerializer(serializers.ModelSerializer[Jurisdiction]):
 class DivisionCodeFilter(django_filters.ModelChoiceFilter):
     """Filter by a division code; an unknown code is a 400 naming it, not an empty list."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, within: bool = True, **kwargs: Any) -> None:
+        # within=True: the division and everything inside it (430400 → its 12 counties).
+        self.within = within
         kwargs.setdefault("queryset", Jurisdiction.objects.all())
         kwargs.setdefault("to_field_name", "code")
         kwargs.setdefault(
@@ -33,9 +59,14 @@ class DivisionCodeFilter(django_filters.ModelChoiceFilter):
         )
         super().__init__(*args, **kwargs)
 
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in (None, "") or not self.within:
+            return super().filter(qs, value)
+        return qs.filter(**{f"{self.field_name}__code__startswith": value.prefix})
+
 
 class JurisdictionFilter(django_filters.FilterSet):
-    parent = DivisionCodeFilter(field_name="parent")
+    parent = DivisionCodeFilter(field_name="parent", within=False)
     level = django_filters.ChoiceFilter(choices=Jurisdiction.Level.choices)
 
     class Meta:
@@ -52,3 +83,248 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet[Jurisdiction]):
     search_fields = ["name", "name_en", "code"]
     ordering_fields = ["code", "name"]
     lookup_value_regex = r"[0-9]{6}"
+
+
+# --- units and what they own ------------------------------------------------------------------
+class EnterpriseFilter(django_filters.FilterSet):
+    jurisdiction = DivisionCodeFilter(field_name="jurisdiction")
+    kind = django_filters.ChoiceFilter(choices=EnterpriseKind.choices, method="filter_kind")
+    status = django_filters.ChoiceFilter(choices=Enterprise.Status.choices)
+    permit_state = django_filters.ChoiceFilter(
+        choices=ExpiryState.choices,
+        method="filter_permit_state",
+        help_text="units holding at least one permit in this state",
+    )
+
+    class Meta:
+        model = Enterprise
+        fields = ["jurisdiction", "kind", "status", "permit_state"]
+
+    def filter_kind(self, qs: Any, name: str, value: str) -> Any:
+        return qs.filter(kinds_q(value))
+
+    def filter_permit_state(self, qs: Any, name: str, value: str) -> Any:
+        permits = Permit.objects.filter(expiry_state_q(value)).values("enterprise_id")
+        return qs.filter(pk__in=permits)
+
+
+class EnterpriseViewSet(ServiceModelViewSet):
+    """Licensed units (从业单位) within your jurisdiction, or your own unit."""
+
+    queryset_base = Enterprise.objects.select_related("jurisdiction")
+    input_serializer_class = s.EnterpriseInput
+    output_serializer_class = s.EnterpriseOutput
+    filterset_class = EnterpriseFilter
+    search_fields = ["name", "uscc"]
+    ordering_fields = ["name", "uscc", "jurisdiction", "status", "updated_at"]
+
+    @extend_schema(
+        request=s.EnterpriseInput, responses={201: s.EnterpriseOutput}, parameters=[IDEMPOTENCY]
+    )
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=s.EnterpriseInput, responses=s.EnterpriseOutput)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    def create_object(self, data: dict[str, Any]) -> Enterprise:
+        return services.enterprise_create(actor=self.request.user, data=data)
+
+    def update_object(self, obj: Enterprise, data: dict[str, Any]) -> Enterprise:
+        return services.enterprise_update(actor=self.request.user, enterprise=obj, data=data)
+
+
+class UnitOwnedFilter(django_filters.FilterSet):
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id", min_value=1)
+    jurisdiction = DivisionCodeFilter(field_name="enterprise__jurisdiction")
+
+
+class PermitFilter(UnitOwnedFilter):
+    kind = django_filters.ChoiceFilter(choices=Permit.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=ExpiryState.choices, method="filter_state")
+
+    class Meta:
+        model = Permit
+        fields = ["enterprise", "jurisdiction", "kind", "state"]
+
+    def filter_state(self, qs: Any, name: str, value: str) -> Any:
+        return qs.filter(expiry_state_q(value))
+
+
+class PermitViewSet(ServiceModelViewSet):
+    """Permits and licences of the units you may see, with their derived state."""
+
+    queryset_base = Permit.objects.select_related("enterprise")
+    input_serializer_class = s.PermitInput
+    output_serializer_class = s.PermitOutput
+    filterset_class = PermitFilter
+    search_fields = ["number", "enterprise__name", "enterprise__uscc"]
+    ordering_fields = ["expires_on", "issued_on", "kind", "number"]
+    permission_type_map = {
+        **ServiceModelViewSet.permission_type_map,
+        "attachment": "view",
+        "upload": "change",
+    }
+
+    @extend_schema(request=s.PermitInput, responses={201: s.PermitOutput}, parameters=[IDEMPOTENCY])
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=s.PermitInput, responses=s.PermitOutput)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    def create_object(self, data: dict[str, Any]) -> Permit:
+        return services.permit_create(actor=self.request.user, data=data)
+
+    def update_object(self, obj: Permit, data: dict[str, Any]) -> Permit:
+        return services.permit_update(actor=self.request.user, permit=obj, data=data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def attachment(self, request: Request, pk: str | None = None) -> FileResponse:
+        """Download the permit's scan (never served publicly)."""
+        permit = self.get_object()
+        if not permit.attachment:
+            raise NotFound(_("This permit has no scan."))
+        return FileResponse(
+            permit.attachment.open("rb"),
+            as_attachment=True,
+            filename=permit.attachment.name.rsplit("/", 1)[-1],
+        )
+
+    @extend_schema(request={"multipart/form-data": s.AttachmentInput}, responses=s.PermitOutput)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="attachment/upload",
+        parser_classes=[MultiPartParser],
+    )
+    def upload(self, request: Request, pk: str | None = None) -> Response:
+        """Attach a scan (PDF, JPEG or PNG, size-limited) to the permit."""
+        permit = self.get_object()
+        form = s.AttachmentInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        permit = services.permit_attach(
+            actor=request.user, permit=permit, upload=form.validated_data["file"]
+        )
+        return self.output(permit)
+
+
+class SiteFilter(UnitOwnedFilter):
+    kind = django_filters.ChoiceFilter(choices=Site.Kind.choices)
+
+    class Meta:
+        model = Site
+        fields = ["enterprise", "jurisdiction", "kind"]
+
+
+class SiteViewSet(ServiceModelViewSet):
+    """Sites and magazines, with their design capacity."""
+
+    queryset_base = Site.objects.select_related("enterprise")
+    input_serializer_class = s.SiteInput
+    output_serializer_class = s.SiteOutput
+    filterset_class = SiteFilter
+    search_fields = ["name", "enterprise__name"]
+    ordering_fields = ["name", "kind"]
+
+    @extend_schema(request=s.SiteInput, responses={201: s.SiteOutput}, parameters=[IDEMPOTENCY])
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=s.SiteInput, responses=s.SiteOutput)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    def create_object(self, data: dict[str, Any]) -> Site:
+        return services.site_create(actor=self.request.user, data=data)
+
+    def update_object(self, obj: Site, data: dict[str, Any]) -> Site:
+        return services.site_update(actor=self.request.user, site=obj, data=data)
+
+
+class PersonFilter(UnitOwnedFilter):
+    post = django_filters.ChoiceFilter(choices=Person.Post.choices)
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Person
+        fields = ["enterprise", "jurisdiction", "post", "is_active"]
+
+
+class PersonViewSet(ServiceModelViewSet):
+    """People in certified posts; identity numbers are masked unless you hold the permission."""
+
+    queryset_base = Person.objects.select_related("enterprise").prefetch_related("certificates")
+    input_serializer_class = s.PersonInput
+    output_serializer_class = s.PersonOutput
+    filterset_class = PersonFilter
+    search_fields = ["name", "enterprise__name"]
+    ordering_fields = ["name", "post", "appointed_on"]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["unmask_identity"] = self.request.user.has_perm("registry.view_identity_number")
+        return context
+
+    @extend_schema(request=s.PersonInput, responses={201: s.PersonOutput}, parameters=[IDEMPOTENCY])
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=s.PersonInput, responses=s.PersonOutput)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    def create_object(self, data: dict[str, Any]) -> Person:
+        certificates = data.pop("certificates", [])
+        return services.person_create(actor=self.request.user, data=data, certificates=certificates)
+
+    def update_object(self, obj: Person, data: dict[str, Any]) -> Person:
+        return services.person_update(actor=self.request.user, person=obj, data=data)
+
+
+class CertificateFilter(django_filters.FilterSet):
+    person = django_filters.NumberFilter(field_name="person_id", min_value=1)
+    enterprise = django_filters.NumberFilter(field_name="person__enterprise_id", min_value=1)
+    kind = django_filters.ChoiceFilter(choices=Certificate.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=ExpiryState.choices, method="filter_state")
+
+    class Meta:
+        model = Certificate
+        fields = ["person", "enterprise", "kind", "state"]
+
+    def filter_state(self, qs: Any, name: str, value: str) -> Any:
+        return qs.filter(expiry_state_q(value))
+
+
+class CertificateViewSet(ServiceModelViewSet):
+    """Certificates held by people in certified posts."""
+
+    queryset_base = Certificate.objects.all()
+    input_serializer_class = s.CertificateInput
+    output_serializer_class = s.CertificateOutput
+    filterset_class = CertificateFilter
+    ordering_fields = ["expires_on", "issued_on"]
+
+    @extend_schema(
+        request=s.CertificateInput, responses={201: s.CertificateOutput}, parameters=[IDEMPOTENCY]
+    )
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(request=s.CertificateInput, responses=s.CertificateOutput)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    def create_object(self, data: dict[str, Any]) -> Certificate:
+        return services.certificate_create(actor=self.request.user, data=data)
+
+    def update_object(self, obj: Certificate, data: dict[str, Any]) -> Certificate:
+        return services.certificate_update(actor=self.request.user, certificate=obj, data=data)

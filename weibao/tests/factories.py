@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from factory.declarations import LazyFunction, Sequence, SubFactory
+from django.utils import timezone
+from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
 from factory.django import DjangoModelFactory, Password
 
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
-from weibao.registry.models import Jurisdiction
+from weibao.registry.models import Certificate, Enterprise, Jurisdiction, Permit, Person, Site
+from weibao.registry.validators import make_identity_number, make_uscc
 
 COUNTY_A = "430405"  # 珠晖区
 COUNTY_B = "430406"  # 雁峰区
@@ -48,6 +52,12 @@ class World:
     county_b: User
     partner_user: User
     admin: User
+    unit_a: Enterprise
+    unit_b: Enterprise
+    unit_a_principal: User
+    unit_a_officer: User
+    unit_a_employee: User
+    unit_b_officer: User
 
 
 def build_world() -> World:
@@ -59,9 +69,16 @@ def build_world() -> World:
     partner = AgencyFactory.create(
         name="衡阳市生态环境局", kind=Agency.Kind.ECOLOGY_ENVIRONMENT, jurisdiction_id=CITY
     )
-    PartnerGrant.objects.create(
-        agency=partner, resource=PartnerGrant.Resource.AGENCIES, jurisdiction_id=COUNTY_A
+    for resource in (PartnerGrant.Resource.AGENCIES, PartnerGrant.Resource.ENTERPRISES):
+        PartnerGrant.objects.create(agency=partner, resource=resource, jurisdiction_id=COUNTY_A)
+    unit_a = EnterpriseFactory.create(name="珠晖民爆器材公司", jurisdiction_id=COUNTY_A)
+    unit_b = EnterpriseFactory.create(
+        name="雁峰烟花批发公司", jurisdiction_id=COUNTY_B, kinds="fireworks_wholesale"
     )
+
+    def unit_user(username: str, role: str, unit: Enterprise) -> User:
+        return UserFactory.create(username=username, role=role, agency=None, enterprise=unit)
+
     return World(
         city_bureau=city_bureau,
         county_a_bureau=county_a_bureau,
@@ -80,4 +97,69 @@ def build_world() -> World:
             is_superuser=True,
             is_staff=True,
         ),
+        unit_a=unit_a,
+        unit_b=unit_b,
+        unit_a_principal=unit_user("unit_a_principal", Role.UNIT_PRINCIPAL, unit_a),
+        unit_a_officer=unit_user("unit_a_officer", Role.UNIT_SAFETY_OFFICER, unit_a),
+        unit_a_employee=unit_user("unit_a_employee", Role.EMPLOYEE, unit_a),
+        unit_b_officer=unit_user("unit_b_officer", Role.UNIT_SAFETY_OFFICER, unit_b),
     )
+
+
+_serial = itertools.count(1)
+
+
+class EnterpriseFactory(DjangoModelFactory[Enterprise]):
+    class Meta:
+        model = Enterprise
+
+    uscc = LazyAttribute(lambda o: make_uscc(o.jurisdiction_id, next(_serial)))
+    name = Sequence(lambda n: f"衡阳{n}号民爆器材有限公司")
+    kinds = "explosives_sale,explosives_storage"
+    jurisdiction_id = COUNTY_A
+    principal = "张三"
+
+
+class PermitFactory(DjangoModelFactory[Permit]):
+    class Meta:
+        model = Permit
+
+    enterprise = SubFactory(EnterpriseFactory)
+    kind = Permit.Kind.SALE
+    number = Sequence(lambda n: f"湘民爆销字〔2025〕{n:04d}号")
+    issued_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=365))
+    expires_on = LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+class SiteFactory(DjangoModelFactory[Site]):
+    class Meta:
+        model = Site
+
+    enterprise = SubFactory(EnterpriseFactory)
+    name = Sequence(lambda n: f"{n}号库房")
+    kind = Site.Kind.MAGAZINE
+    capacity_kg = 5000
+
+
+class PersonFactory(DjangoModelFactory[Person]):
+    class Meta:
+        model = Person
+
+    enterprise = SubFactory(EnterpriseFactory)
+    name = Sequence(lambda n: f"员工{n}")
+    identity_number = LazyFunction(
+        lambda: make_identity_number("430421", date(1985, 3, 14), next(_serial))
+    )
+    post = Person.Post.SAFETY_OFFICER
+    appointed_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=400))
+
+
+class CertificateFactory(DjangoModelFactory[Certificate]):
+    class Meta:
+        model = Certificate
+
+    person = SubFactory(PersonFactory)
+    kind = Certificate.Kind.SAFETY_OFFICER
+    number = Sequence(lambda n: f"AQY{n:06d}")
+    issued_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=300))
+    expires_on = LazyFunction(lambda: timezone.localdate() + timedelta(days=700))

@@ -1,0 +1,150 @@
+"""Writes for the registry: keyword-only, one transaction each; history is recorded by the models.
+
+Pages, the API and imports all create and change registry rows through these functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from weibao.accounts.models import User
+from weibao.core.errors import ServiceValidationError
+from weibao.core.files import validate_scan
+from weibao.core.scoping import covers
+from weibao.registry.models import Certificate, Enterprise, Person, Permit, Site
+
+
+def _check_jurisdiction(actor: User, code: str) -> None:
+    if not covers(actor, code):
+        raise ServiceValidationError(
+            {
+                "jurisdiction": [
+                    _("Division %(code)s is outside your jurisdiction.") % {"code": code}
+                ]
+            }
+        )
+
+
+def _save(obj: Model) -> None:
+    obj.full_clean()
+    obj.save()
+
+
+def _apply(obj: Model, data: dict[str, Any]) -> None:
+    for field, value in data.items():
+        setattr(obj, field, value)
+
+
+@transaction.atomic
+def enterprise_create(*, actor: User, data: dict[str, Any]) -> Enterprise:
+    enterprise = Enterprise(**data)
+    _check_jurisdiction(actor, enterprise.jurisdiction_id)
+    _save(enterprise)
+    return enterprise
+
+
+@transaction.atomic
+def enterprise_update(*, actor: User, enterprise: Enterprise, data: dict[str, Any]) -> Enterprise:
+    if not actor.has_perm("registry.change_all_enterprise", enterprise):
+        locked = sorted(set(data) - set(Enterprise.CONTACT_FIELDS))
+        if locked:
+            raise PermissionDenied(
+                _("A unit may change only its contact data, not: %(fields)s.")
+                % {"fields": ", ".join(locked)}
+            )
+    if "jurisdiction" in data and data["jurisdiction"].pk != enterprise.jurisdiction_id:
+        _check_jurisdiction(actor, data["jurisdiction"].pk)
+    _apply(enterprise, data)
+    _save(enterprise)
+    return enterprise
+
+
+def _check_unit(actor: User, enterprise: Enterprise) -> None:
+    if not actor.has_perm("registry.change_enterprise", enterprise) or not (
+        actor.is_regulator or actor.is_system_admin or actor.is_unit_manager
+    ):
+        raise PermissionDenied(_("You may not change this unit's registry."))
+
+
+@transaction.atomic
+def permit_create(*, actor: User, data: dict[str, Any]) -> Permit:
+    permit = Permit(**data)
+    _check_unit(actor, permit.enterprise)
+    _save(permit)
+    return permit
+
+
+@transaction.atomic
+def permit_update(*, actor: User, permit: Permit, data: dict[str, Any]) -> Permit:
+    _apply(permit, data)
+    _check_unit(actor, permit.enterprise)
+    _save(permit)
+    return permit
+
+
+@transaction.atomic
+def site_create(*, actor: User, data: dict[str, Any]) -> Site:
+    site = Site(**data)
+    _check_unit(actor, site.enterprise)
+    _save(site)
+    return site
+
+
+@transaction.atomic
+def site_update(*, actor: User, site: Site, data: dict[str, Any]) -> Site:
+    _apply(site, data)
+    _check_unit(actor, site.enterprise)
+    _save(site)
+    return site
+
+
+@transaction.atomic
+def person_create(
+    *, actor: User, data: dict[str, Any], certificates: list[dict[str, Any]] | None = None
+) -> Person:
+    person = Person(**data)
+    _check_unit(actor, person.enterprise)
+    _save(person)
+    for cert in certificates or []:
+        _save(Certificate(person=person, **cert))
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor: User, person: Person, data: dict[str, Any]) -> Person:
+    _apply(person, data)
+    _check_unit(actor, person.enterprise)
+    _save(person)
+    return person
+
+
+@transaction.atomic
+def certificate_create(*, actor: User, data: dict[str, Any]) -> Certificate:
+    certificate = Certificate(**data)
+    _check_unit(actor, certificate.person.enterprise)
+    _save(certificate)
+    return certificate
+
+
+@transaction.atomic
+def certificate_update(
+    *, actor: User, certificate: Certificate, data: dict[str, Any]
+) -> Certificate:
+    _apply(certificate, data)
+    _check_unit(actor, certificate.person.enterprise)
+    _save(certificate)
+    return certificate
+
+
+@transaction.atomic
+def permit_attach(*, actor: User, permit: Permit, upload: Any) -> Permit:
+    _check_unit(actor, permit.enterprise)
+    validate_scan(upload)
+    permit.attachment.save(upload.name, upload, save=False)
+    permit.save()
+    return permit
