@@ -238,6 +238,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "weibao@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Weibao operators", addr) for addr in env_list("ADMINS")]
+# Absolute address of the site, for links in e-mails sent by background jobs.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 # --- security -----------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -32,6 +32,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("weibao.accounts.urls")),
     path("", include("weibao.core.urls")),
+    path("", include("weibao.registry.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -4,8 +4,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import services
+from weibao.accounts.models import UNIT_ROLES, Role
 
 
 class LoginForm(AuthenticationForm):
@@ -23,3 +26,29 @@ class LoginForm(AuthenticationForm):
             except services.ServiceValidationError as exc:
                 raise forms.ValidationError(exc.message_dict["__all__"]) from None
         return self.cleaned_data
+
+
+class InvitationForm(forms.Form):
+    full_name = forms.CharField(label=_("full name"), max_length=100)
+    role = forms.ChoiceField(
+        label=_("role"), choices=[(r.value, r.label) for r in Role if r in UNIT_ROLES]
+    )
+    email = forms.EmailField(
+        label=_("e-mail"),
+        required=False,
+        help_text=_("If given, the link is also sent by e-mail."),
+    )
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.CharField(
+        label=_("User name"), max_length=150, validators=[UnicodeUsernameValidator()]
+    )
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data

@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -112,6 +113,12 @@ class User(RulesModelMixin, AuditedModel, ScopedModel, AbstractUser, metaclass=R
 
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(
+        _("language for e-mail"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     agency = models.ForeignKey(
         Agency,
@@ -238,7 +245,7 @@ class PartnerGrant(AuditedModel):
         verbose_name=_("partner department"),
         on_delete=models.CASCADE,
         related_name="grants",
-        limit_choices_to={"kind__in": list(Agency.PARTNER_KINDS)},
+        limit_choices_to={"kind__in": sorted(Agency.PARTNER_KINDS)},
     )
     resource = models.CharField(_("resource"), max_length=50, choices=Resource.choices)
     jurisdiction = models.ForeignKey(
@@ -266,3 +273,58 @@ class PartnerGrant(AuditedModel):
     def clean(self) -> None:
         if self.agency_id and self.agency.kind not in Agency.PARTNER_KINDS:
             raise ValidationError({"agency": _("Grants are for partner departments only.")})
+
+
+class Invitation(AuditedModel, ScopedModel):
+    """An invitation for a unit's principal, safety officer or employee to open an account.
+
+    Only a hash of the token is stored: the link is shown once to the inviting regulator and
+    e-mailed to the invitee, and a database leak does not leak working links.
+    """
+
+    scope_lookup = "enterprise__jurisdiction__code"
+    audit_redact = ("token_hash",)
+
+    enterprise = models.ForeignKey(
+        "registry.Enterprise",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    full_name = models.CharField(_("full name"), max_length=100)
+    role = models.CharField(
+        _("role"),
+        max_length=30,
+        choices=[(r.value, r.label) for r in Role if r in UNIT_ROLES],
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("invited by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitation",
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} · {self.get_role_display()}"
+
+    def audit_scope_code(self) -> str:
+        return self.enterprise.jurisdiction_id
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()

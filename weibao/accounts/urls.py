@@ -15,4 +15,6 @@ urlpatterns = [
     ),
     path("agencies/", views.agencies, name="agencies"),
     path("jurisdictions/", views.jurisdictions, name="jurisdictions"),
+    path("enterprises/<int:pk>/invite/", views.invitation_create, name="invitation-create"),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]

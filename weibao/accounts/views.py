@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 
-from weibao.accounts import selectors
-from weibao.accounts.forms import LoginForm
+from weibao.accounts import selectors, services
+from weibao.accounts.forms import AcceptInvitationForm, InvitationForm, LoginForm
 from weibao.accounts.models import Agency, User
 from weibao.registry.models import Jurisdiction
 
@@ -54,3 +56,51 @@ def agencies(request: HttpRequest) -> HttpResponse:
 def jurisdictions(request: HttpRequest) -> HttpResponse:
     rows = Jurisdiction.objects.select_related("parent")
     return render(request, "accounts/jurisdiction_list.html", {"rows": rows})
+
+
+@login_required
+def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
+    from weibao.registry.selectors import enterprise_detail
+
+    user = cast(User, request.user)
+    unit = enterprise_detail(user, pk)
+    if not user.has_perm("registry.invite_enterprise", unit):
+        raise PermissionDenied
+    form = InvitationForm(request.POST or None)
+    link = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            _invitation, token = services.invitation_create(
+                actor=user, enterprise=unit, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            link = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
+            form = InvitationForm()
+    return render(
+        request, "accounts/invitation_form.html", {"form": form, "unit": unit, "link": link}
+    )
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_by_token(token)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                token=token,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            login(request, user, backend="weibao.accounts.backends.UserBackend")
+            return redirect("home")
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+    )

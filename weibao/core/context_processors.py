@@ -13,6 +13,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [(_("Home"), reverse("home")), (_("Jurisdictions"), reverse("jurisdictions"))]
+    if user.is_unit_user:
+        items.append((_("My unit"), reverse("enterprise-detail", args=[user.enterprise_id])))
+    else:
+        items.append((_("Units"), reverse("enterprise-list")))
     if user.is_regulator or user.is_system_admin or user.is_partner:
         items.append((_("Agencies"), reverse("agencies")))
     if user.has_perm("core.view_auditentry"):

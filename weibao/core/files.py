@@ -29,15 +29,16 @@ def sniff(upload: Any) -> str | None:
 
 def validate_scan(upload: Any) -> None:
     """A scan of a document: PDF, JPEG or PNG, at most settings.MAX_SCAN_BYTES."""
-    if not upload or getattr(upload, "_committed", False) and not hasattr(upload, "content_type"):
+    if not upload or (getattr(upload, "_committed", False) and not hasattr(upload, "content_type")):
         return  # an already stored file is not re-validated on every save
     if upload.size > settings.MAX_SCAN_BYTES:
         raise ValidationError(
             _("The file is %(size)s; the limit is %(limit)s.")
-            % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.MAX_SCAN_BYTES)},
+            % {
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.MAX_SCAN_BYTES),
+            },
             code="too_large",
         )
     if sniff(upload) is None:
-        raise ValidationError(
-            _("Only PDF, JPEG or PNG files are accepted."), code="file_type"
-        )
+        raise ValidationError(_("Only PDF, JPEG or PNG files are accepted."), code="file_type")

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from django.http import FileResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
+from weibao.registry import selectors, services
 from weibao.registry import serializers as s
-from weibao.registry import services
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -112,6 +112,7 @@ class EnterpriseViewSet(ServiceModelViewSet):
     """Licensed units (从业单位) within your jurisdiction, or your own unit."""
 
     queryset_base = Enterprise.objects.select_related("jurisdiction")
+    permission_type_map = {**ServiceModelViewSet.permission_type_map, "compliance": "view"}
     input_serializer_class = s.EnterpriseInput
     output_serializer_class = s.EnterpriseOutput
     filterset_class = EnterpriseFilter
@@ -130,10 +131,28 @@ class EnterpriseViewSet(ServiceModelViewSet):
         return super().update(request, *args, **kwargs)
 
     def create_object(self, data: dict[str, Any]) -> Enterprise:
-        return services.enterprise_create(actor=self.request.user, data=data)
+        return services.enterprise_create(actor=self.actor, data=data)
 
     def update_object(self, obj: Enterprise, data: dict[str, Any]) -> Enterprise:
-        return services.enterprise_update(actor=self.request.user, enterprise=obj, data=data)
+        return services.enterprise_update(actor=self.actor, enterprise=obj, data=data)
+
+    @extend_schema(responses=s.ComplianceOutput)
+    @action(detail=True, methods=["get"])
+    def compliance(self, request: Request, pk: str | None = None) -> Response:
+        """Compliance findings computed now from the unit's registry, each with rule and basis."""
+        unit = self.get_object()
+        findings = selectors.enterprise_findings(unit)
+        return Response(
+            s.ComplianceOutput(
+                {
+                    "enterprise": unit.pk,
+                    "evaluated_at": timezone.now(),
+                    "major": sum(1 for f in findings if f.level == "major"),
+                    "general": sum(1 for f in findings if f.level == "general"),
+                    "findings": findings,
+                }
+            ).data
+        )
 
 
 class UnitOwnedFilter(django_filters.FilterSet):
@@ -178,10 +197,10 @@ class PermitViewSet(ServiceModelViewSet):
         return super().update(request, *args, **kwargs)
 
     def create_object(self, data: dict[str, Any]) -> Permit:
-        return services.permit_create(actor=self.request.user, data=data)
+        return services.permit_create(actor=self.actor, data=data)
 
     def update_object(self, obj: Permit, data: dict[str, Any]) -> Permit:
-        return services.permit_update(actor=self.request.user, permit=obj, data=data)
+        return services.permit_update(actor=self.actor, permit=obj, data=data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
@@ -209,7 +228,7 @@ class PermitViewSet(ServiceModelViewSet):
         form = s.AttachmentInput(data=request.data)
         form.is_valid(raise_exception=True)
         permit = services.permit_attach(
-            actor=request.user, permit=permit, upload=form.validated_data["file"]
+            actor=self.actor, permit=permit, upload=form.validated_data["file"]
         )
         return self.output(permit)
 
@@ -242,10 +261,10 @@ class SiteViewSet(ServiceModelViewSet):
         return super().update(request, *args, **kwargs)
 
     def create_object(self, data: dict[str, Any]) -> Site:
-        return services.site_create(actor=self.request.user, data=data)
+        return services.site_create(actor=self.actor, data=data)
 
     def update_object(self, obj: Site, data: dict[str, Any]) -> Site:
-        return services.site_update(actor=self.request.user, site=obj, data=data)
+        return services.site_update(actor=self.actor, site=obj, data=data)
 
 
 class PersonFilter(UnitOwnedFilter):
@@ -283,10 +302,10 @@ class PersonViewSet(ServiceModelViewSet):
 
     def create_object(self, data: dict[str, Any]) -> Person:
         certificates = data.pop("certificates", [])
-        return services.person_create(actor=self.request.user, data=data, certificates=certificates)
+        return services.person_create(actor=self.actor, data=data, certificates=certificates)
 
     def update_object(self, obj: Person, data: dict[str, Any]) -> Person:
-        return services.person_update(actor=self.request.user, person=obj, data=data)
+        return services.person_update(actor=self.actor, person=obj, data=data)
 
 
 class CertificateFilter(django_filters.FilterSet):
@@ -324,7 +343,7 @@ class CertificateViewSet(ServiceModelViewSet):
         return super().update(request, *args, **kwargs)
 
     def create_object(self, data: dict[str, Any]) -> Certificate:
-        return services.certificate_create(actor=self.request.user, data=data)
+        return services.certificate_create(actor=self.actor, data=data)
 
     def update_object(self, obj: Certificate, data: dict[str, Any]) -> Certificate:
-        return services.certificate_update(actor=self.request.user, certificate=obj, data=data)
+        return services.certificate_update(actor=self.actor, certificate=obj, data=data)

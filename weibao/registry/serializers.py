@@ -1,4 +1,4 @@
-"""API shapes for the registry: separate input (validated, scoped choices) and output serializers."""
+"""API shapes for the registry: input serializers (validated, scoped) and output serializers."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class EnterpriseInput(serializers.ModelSerializer[Enterprise]):
             "status",
         ]
         # validate_uscc normalises first, then checks uniqueness with a clearer message.
-        extra_kwargs = {"uscc": {"validators": []}}
+        extra_kwargs: dict[str, Any] = {"uscc": {"validators": []}}
 
     def validate_uscc(self, value: str) -> str:
         try:
@@ -365,3 +365,26 @@ class PersonInput(serializers.ModelSerializer[Person]):
                 {"certificates": [_("Change certificates at /api/v1/certificates/.")]}
             )
         return attrs
+
+
+class FindingOutput(serializers.Serializer[Any]):
+    rule = serializers.CharField()
+    level = serializers.ChoiceField(choices=[("general", "general"), ("major", "major")])
+    level_display = serializers.SerializerMethodField()
+    title = serializers.CharField()
+    legal_basis = serializers.CharField()
+    subject = serializers.CharField()
+    detail = serializers.CharField()
+
+    def get_level_display(self, obj: Any) -> str:
+        from weibao.registry.models import ComplianceRule
+
+        return str(ComplianceRule.Level(obj.level).label)
+
+
+class ComplianceOutput(serializers.Serializer[Any]):
+    enterprise = serializers.IntegerField()
+    evaluated_at = serializers.DateTimeField()
+    major = serializers.IntegerField()
+    general = serializers.IntegerField()
+    findings = FindingOutput(many=True)

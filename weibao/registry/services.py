@@ -16,7 +16,7 @@ from weibao.accounts.models import User
 from weibao.core.errors import ServiceValidationError
 from weibao.core.files import validate_scan
 from weibao.core.scoping import covers
-from weibao.registry.models import Certificate, Enterprise, Person, Permit, Site
+from weibao.registry.models import Certificate, Enterprise, Permit, Person, Site
 
 
 def _check_jurisdiction(actor: User, code: str) -> None:

@@ -18,6 +18,11 @@ class ServiceModelViewSet(ScopedModelViewSet):
     input_serializer_class: type[serializers.Serializer[Any]]
     output_serializer_class: type[serializers.Serializer[Any]]
 
+    @property
+    def actor(self) -> Any:
+        """The signed-in user (permission classes guarantee one), as services expect it."""
+        return self.request.user
+
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         if self.action in {"create", "update", "partial_update"}:
             return self.input_serializer_class
@@ -30,8 +35,9 @@ class ServiceModelViewSet(ScopedModelViewSet):
         raise NotImplementedError
 
     def output(self, obj: Any, **kwargs: Any) -> Response:
-        return Response(self.output_serializer_class(obj, context=self.get_serializer_context()).data,
-                        **kwargs)
+        return Response(
+            self.output_serializer_class(obj, context=self.get_serializer_context()).data, **kwargs
+        )
 
     def validated_input(self, request: Request, **kwargs: Any) -> dict[str, Any]:
         serializer = self.input_serializer_class(
