@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from weibao.accounts import api as accounts_api
 from weibao.core import views as core_views
 from weibao.core.api.audit import AuditEntryViewSet
+from weibao.core.api.notifications import NotificationViewSet
 from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
 
@@ -16,6 +17,7 @@ router = SimpleRouter(trailing_slash=True)
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
 router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("enterprises", registry_api.EnterpriseViewSet, basename="enterprise")
 router.register("permits", registry_api.PermitViewSet, basename="permit")
 router.register("sites", registry_api.SiteViewSet, basename="site")

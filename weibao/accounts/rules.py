@@ -67,3 +67,5 @@ def is_manager_of_unit(user: Any, obj: Any = None) -> bool:
 
 
 add_perm("core.view_auditentry", is_regulator | is_system_admin)
+# Rows are limited to the recipient by Notification.visibility_q.
+add_perm("core.view_notification", is_authenticated)

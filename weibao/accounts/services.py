@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
@@ -135,7 +135,10 @@ def invitation_accept(*, token: str, username: str, password: str) -> User:
         role=invitation.role,
         enterprise=invitation.enterprise,
     )
-    validate_password(password, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ServiceValidationError({"password": exc.messages}) from None
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -97,6 +97,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
+                field = "password1" if field == "password" else field
                 form.add_error(field if field in form.fields else None, errors)
         else:
             login(request, user, backend="weibao.accounts.backends.UserBackend")

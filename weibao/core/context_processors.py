@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from weibao.core.models import Notification
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The menu a user sees, decided by what they may do (never a link to a page they can't use)."""
@@ -21,7 +23,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Agencies"), reverse("agencies")))
     if user.has_perm("core.view_auditentry"):
         items.append((_("History"), reverse("audit-list")))
+    items.append((_("Notifications"), reverse("notifications")))
     items.append((_("API"), reverse("api-docs")))
     if user.is_system_admin:
         items.append((_("Administration"), reverse("admin:index")))
-    return {"nav_items": items}
+    unread = Notification.objects.visible_to(user).filter(read_at__isnull=True).count()
+    return {"nav_items": items, "unread_notifications": unread}

@@ -7,13 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from weibao.core.api.errors import problem_response
-from weibao.core.models import AuditEntry
+from weibao.core.models import AuditEntry, Notification
 
 
 @never_cache
@@ -80,3 +81,13 @@ def handler400(request: HttpRequest, exception: Any = None) -> HttpResponse:
     if _api_path(request):
         return problem_response(request, 400)
     return render(request, "400.html", status=400)
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    rows = Notification.objects.visible_to(request.user)
+    if request.method == "POST":
+        rows.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("notifications")
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page})
