@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import Agency, User
@@ -16,18 +16,59 @@ class Tile:
     label: str
     count: int
     url_name: str
+    query: str = ""  # appended to the link, e.g. "permit_state=expired"
 
 
 def home_summary(user: User) -> list[Tile]:
     """What the home page counts for this user: only rows they may see."""
+    from weibao.registry.models import Enterprise, ExpiryState, Permit, expiry_state_q
+
     tiles: list[Tile] = []
-    if user.is_regulator or user.is_system_admin or user.is_partner:
-        counts = Agency.objects.visible_to(user).aggregate(
-            bureaus=Count("pk", filter=Q(kind__in=list(Agency.REGULATOR_KINDS))),
-            partners=Count("pk", filter=Q(kind__in=list(Agency.PARTNER_KINDS))),
+    units = Enterprise.objects.visible_to(user)
+    if user.is_unit_user:
+        permits = Permit.objects.visible_to(user).aggregate(
+            expiring=Count("pk", filter=expiry_state_q(ExpiryState.EXPIRING)),
+            expired=Count("pk", filter=expiry_state_q(ExpiryState.EXPIRED)),
         )
-        tiles.append(Tile(str(_("Public-security bureaus")), counts["bureaus"], "agencies"))
-        tiles.append(Tile(str(_("Partner departments")), counts["partners"], "agencies"))
+        tiles.append(Tile(str(_("Permits expiring soon")), permits["expiring"], ""))
+        tiles.append(Tile(str(_("Expired permits")), permits["expired"], ""))
+    elif user.is_regulator or user.is_system_admin:
+
+        def holding(state: str) -> Q:
+            permits = Permit.objects.filter(enterprise=OuterRef("pk")).filter(expiry_state_q(state))
+            return Q(Exists(permits))
+
+        counts = units.aggregate(
+            total=Count("pk"),
+            expired=Count("pk", filter=holding(ExpiryState.EXPIRED)),
+            expiring=Count("pk", filter=holding(ExpiryState.EXPIRING)),
+        )
+        tiles.append(Tile(str(_("Units")), counts["total"], "enterprise-list"))
+        tiles.append(
+            Tile(
+                str(_("Units with an expired permit")),
+                counts["expired"],
+                "enterprise-list",
+                f"permit_state={ExpiryState.EXPIRED}",
+            )
+        )
+        tiles.append(
+            Tile(
+                str(_("Units with a permit expiring soon")),
+                counts["expiring"],
+                "enterprise-list",
+                f"permit_state={ExpiryState.EXPIRING}",
+            )
+        )
+    else:
+        tiles.append(Tile(str(_("Units")), units.count(), "enterprise-list"))
+    if user.is_regulator or user.is_system_admin or user.is_partner:
+        agencies = Agency.objects.visible_to(user).aggregate(
+            bureaus=Count("pk", filter=Q(kind__in=sorted(Agency.REGULATOR_KINDS))),
+            partners=Count("pk", filter=Q(kind__in=sorted(Agency.PARTNER_KINDS))),
+        )
+        tiles.append(Tile(str(_("Public-security bureaus")), agencies["bureaus"], "agencies"))
+        tiles.append(Tile(str(_("Partner departments")), agencies["partners"], "agencies"))
     if user.is_regulator or user.is_system_admin:
         tiles.append(Tile(str(_("Users")), User.objects.visible_to(user).count(), ""))
     if user.has_perm("core.view_auditentry"):

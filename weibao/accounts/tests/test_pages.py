@@ -72,7 +72,7 @@ def test_home_for_each_persona_counts_only_what_they_see(
     if who == "city":
         assert tiles["Public-security bureaus"] == 3
     if who == "partner_user":
-        assert tiles == {"Public-security bureaus": 1, "Partner departments": 1}
+        assert tiles == {"Units": 1, "Public-security bureaus": 1, "Partner departments": 1}
 
 
 def test_county_list_page_shows_only_its_county(client: Any, world: World) -> None:
