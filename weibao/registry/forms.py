@@ -8,7 +8,17 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import User
 from weibao.core.scoping import covers
-from weibao.registry.models import Enterprise, EnterpriseKind, ExpiryState, Jurisdiction
+from weibao.registry.models import (
+    Certificate,
+    Enterprise,
+    EnterpriseKind,
+    ExpiryState,
+    Jurisdiction,
+    Permit,
+    Person,
+    Site,
+)
+from weibao.registry.validators import clean_identity_number
 
 
 def jurisdiction_choices(user: User) -> list[tuple[str, str]]:
@@ -103,3 +113,69 @@ class EnterpriseFilterForm(forms.Form):
             ("", _("All counties")),
             *jurisdiction_choices(user),
         ]
+
+
+class ServiceForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A ModelForm whose model validation happens in the service, inside its transaction."""
+
+    def _post_clean(self) -> None:
+        pass
+
+    def service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class _DatedForm(ServiceForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        issued, expires = data.get("issued_on"), data.get("expires_on")
+        if issued and expires and expires <= issued:
+            self.add_error("expires_on", _("The expiry date must be after the issue date."))
+        return data
+
+
+class PermitForm(_DatedForm):
+    class Meta:
+        model = Permit
+        fields = ["kind", "number", "scope", "issued_on", "expires_on", "attachment"]
+        widgets = {
+            "issued_on": forms.DateInput(attrs={"type": "date"}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "scope": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class SiteForm(ServiceForm):
+    class Meta:
+        model = Site
+        fields = [
+            "name",
+            "kind",
+            "address",
+            "latitude",
+            "longitude",
+            "capacity_kg",
+            "capacity_detonators",
+            "security_notes",
+        ]
+        widgets = {"security_notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class PersonForm(ServiceForm):
+    class Meta:
+        model = Person
+        fields = ["name", "identity_number", "post", "appointed_on", "phone", "is_active"]
+        widgets = {"appointed_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_identity_number(self) -> str:
+        return clean_identity_number(self.cleaned_data["identity_number"])
+
+
+class CertificateForm(_DatedForm):
+    class Meta:
+        model = Certificate
+        fields = ["kind", "number", "issued_on", "expires_on"]
+        widgets = {
+            "issued_on": forms.DateInput(attrs={"type": "date"}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+        }

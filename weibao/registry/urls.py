@@ -8,4 +8,10 @@ urlpatterns = [
     path("enterprises/<int:pk>/", views.enterprise_detail, name="enterprise-detail"),
     path("enterprises/<int:pk>/edit/", views.enterprise_edit, name="enterprise-edit"),
     path("registry/import/", views.registry_import, name="registry-import"),
+    path("enterprises/<int:pk>/add/<str:what>/", views.unit_add, name="unit-add"),
+    path(
+        "enterprises/<int:pk>/people/<int:person_pk>/certificates/add/",
+        views.certificate_add,
+        name="certificate-add",
+    ),
 ]

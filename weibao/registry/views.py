@@ -7,14 +7,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from weibao.accounts.models import User
 from weibao.registry import selectors, services
-from weibao.registry.forms import ContactForm, EnterpriseFilterForm, EnterpriseForm
+from weibao.registry.forms import (
+    CertificateForm,
+    ContactForm,
+    EnterpriseFilterForm,
+    EnterpriseForm,
+    PermitForm,
+    PersonForm,
+    ServiceForm,
+    SiteForm,
+)
 from weibao.registry.models import Enterprise, Permit, expiry_state_q, kinds_q
 
 
@@ -80,6 +90,7 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": user.has_perm("registry.change_enterprise", unit),
             "can_edit_all": user.has_perm("registry.change_all_enterprise", unit),
             "can_invite": user.has_perm("registry.invite_enterprise", unit),
+            "can_manage": user.has_perm("registry.add_permit", unit),
         },
     )
 
@@ -166,3 +177,60 @@ def registry_import(request: HttpRequest) -> HttpResponse:
     return render(
         request, "registry/import.html", {"form": form, "report": report, "kinds": IMPORT_KINDS}
     )
+
+
+# What a unit page can add: form, service, and the label of the page.
+ADDABLE: dict[str, tuple[type[ServiceForm], Any, Any]] = {
+    "permit": (PermitForm, services.permit_create, _lazy("Add a permit")),
+    "site": (SiteForm, services.site_create, _lazy("Add a site or magazine")),
+    "person": (PersonForm, services.person_create, _lazy("Add a person")),
+}
+
+
+@login_required
+def unit_add(request: HttpRequest, pk: int, what: str) -> HttpResponse:
+    """Add a permit, site or person to a unit: the same services the API uses."""
+    user = _user(request)
+    unit = selectors.enterprise_detail(user, pk)
+    if what not in ADDABLE:
+        raise Http404
+    form_class, create, title = ADDABLE[what]
+    if not user.has_perm(f"registry.add_{what}", unit):
+        raise PermissionDenied
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        upload = data.pop("attachment", None)
+        try:
+            with transaction.atomic():
+                obj = create(actor=user, data={**data, "enterprise": unit})
+                if upload:
+                    services.permit_attach(actor=user, permit=obj, upload=upload)
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("enterprise-detail", pk=unit.pk)
+    return render(request, "registry/unit_add.html", {"form": form, "unit": unit, "title": title})
+
+
+@login_required
+def certificate_add(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
+    user = _user(request)
+    unit = selectors.enterprise_detail(user, pk)
+    person = next((p for p in unit.people.all() if p.pk == person_pk), None)
+    if person is None:
+        raise Http404
+    if not user.has_perm("registry.add_certificate", person):
+        raise PermissionDenied
+    form = CertificateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.certificate_create(actor=user, data={**form.service_data(), "person": person})
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("enterprise-detail", pk=unit.pk)
+    title = _("Add a certificate for %(name)s") % {"name": person.name}
+    return render(request, "registry/unit_add.html", {"form": form, "unit": unit, "title": title})

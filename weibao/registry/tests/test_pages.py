@@ -120,3 +120,83 @@ def test_unit_edits_contact_data_on_its_page(client: Any, world: World) -> None:
     assert response.status_code == 302
     world.unit_a.refresh_from_db()
     assert world.unit_a.phone == "0734-1111111"
+
+
+def test_safety_officer_adds_a_permit_with_scan(
+    client: Any, world: World, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(world.unit_a_officer)
+    url = reverse("unit-add", args=[world.unit_a.pk, "permit"])
+    scan = SimpleUploadedFile("p.pdf", b"%PDF-1.4\n...", content_type="application/pdf")
+    response = client.post(
+        url,
+        {
+            "kind": "sale",
+            "number": "页面-1",
+            "issued_on": "2025-01-01",
+            "expires_on": "2028-01-01",
+            "attachment": scan,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    permit = world.unit_a.permits.get(number="页面-1")
+    assert permit.attachment
+
+
+def test_bad_scan_writes_nothing(client: Any, world: World, settings: Any, tmp_path: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(world.unit_a_officer)
+    url = reverse("unit-add", args=[world.unit_a.pk, "permit"])
+    bad = SimpleUploadedFile("p.pdf", b"GIF89a", content_type="application/pdf")
+    response = client.post(
+        url,
+        {
+            "kind": "sale",
+            "number": "页面-2",
+            "issued_on": "2025-01-01",
+            "expires_on": "2028-01-01",
+            "attachment": bad,
+        },
+    )
+    assert response.status_code == 200 and response.context["form"].errors
+    assert not world.unit_a.permits.filter(number="页面-2").exists()
+
+
+def test_employee_and_other_units_cannot_add(client: Any, world: World) -> None:
+    client.force_login(world.unit_a_employee)
+    assert client.get(reverse("unit-add", args=[world.unit_a.pk, "site"])).status_code == 403
+    client.force_login(world.unit_b_officer)
+    assert client.get(reverse("unit-add", args=[world.unit_a.pk, "site"])).status_code == 404
+    client.force_login(world.city)
+    assert client.get(reverse("unit-add", args=[world.unit_a.pk, "bogus"])).status_code == 404
+
+
+def test_add_person_and_certificate(client: Any, world: World) -> None:
+    from datetime import date
+
+    from weibao.registry.validators import make_identity_number
+
+    client.force_login(world.county_a)
+    number = make_identity_number("430421", date(1986, 5, 5), 7)
+    response = client.post(
+        reverse("unit-add", args=[world.unit_a.pk, "person"]),
+        {"name": "赵爆破", "identity_number": number, "post": "blaster", "is_active": "on"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    person = world.unit_a.people.get(name="赵爆破")
+    url = reverse("certificate-add", args=[world.unit_a.pk, person.pk])
+    bad = client.post(
+        url,
+        {"kind": "blaster", "number": "B9", "issued_on": "2025-01-01", "expires_on": "2024-01-01"},
+    )
+    assert bad.status_code == 200 and "expires_on" in bad.context["form"].errors
+    ok = client.post(
+        url,
+        {"kind": "blaster", "number": "B9", "issued_on": "2025-01-01", "expires_on": "2028-01-01"},
+    )
+    assert ok.status_code == 302 and person.certificates.count() == 1
