@@ -93,9 +93,16 @@ class AgencyViewSet(ServiceModelViewSet):
         return services.agency_update(agency=obj, data=data)
 
 
+class UnitRefOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    uscc = serializers.CharField()
+
+
 class MeOutput(serializers.ModelSerializer[User]):
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     agency = AgencyOutput(read_only=True, allow_null=True)
+    enterprise = UnitRefOutput(read_only=True, allow_null=True)
     permissions = serializers.SerializerMethodField()
 
     class Meta:
@@ -106,9 +113,11 @@ class MeOutput(serializers.ModelSerializer[User]):
             "full_name",
             "email",
             "phone",
+            "language",
             "role",
             "role_display",
             "agency",
+            "enterprise",
             "permissions",
         ]
 
@@ -124,7 +133,9 @@ class MeView(APIView):
 
     @extend_schema(responses=MeOutput)
     def get(self, request: Request) -> Response:
-        user = User.objects.select_related("agency__jurisdiction").get(pk=request.user.pk)
+        user = User.objects.select_related("agency__jurisdiction", "enterprise").get(
+            pk=request.user.pk
+        )
         return Response(MeOutput(user).data)
 
 

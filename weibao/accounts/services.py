@@ -31,7 +31,12 @@ def user_authenticate(*, request: HttpRequest, username: str, password: str) -> 
     """Check credentials with throttling; raise ServiceValidationError with a field-less reason."""
     if throttle.is_locked(username, request):
         raise ServiceValidationError(
-            {"__all__": [_("Too many failed sign-in attempts. Try again in 15 minutes.")]},
+            {
+                "__all__": [
+                    _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.")
+                    % {"minutes": max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)}
+                ]
+            },
             code="locked",
         )
     user = authenticate(request, username=username, password=password)

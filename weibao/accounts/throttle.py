@@ -13,8 +13,18 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 
+def client_address(request: HttpRequest) -> str:
+    """The caller's address; behind a proxy, the header the proxy sets (CLIENT_IP_HEADER)."""
+    header = settings.CLIENT_IP_HEADER
+    if header:
+        forwarded = request.META.get(header, "")
+        if forwarded:
+            return str(forwarded).split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
 def _key(username: str, request: HttpRequest) -> str:
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)
     raw = f"{username.strip().lower()}|{address}".encode()
     return "login-failures:" + hashlib.sha256(raw).hexdigest()
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from weibao.core import context
 
@@ -57,6 +58,11 @@ def _masked(instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:
         {k: (REDACTED if k in masked else v) for k, v in values.items()}
     )
     return result
+
+
+def _repr(instance: models.Model) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(instance)[:200]
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -109,7 +115,8 @@ def record(
             action=action,
             object_type=instance._meta.label_lower,
             object_id=str(instance.pk),
-            object_repr=str(instance)[:200],
+            # Recorded in the site language: the hashed text must not depend on who asked.
+            object_repr=_repr(instance),
             scope_code=getattr(instance, "audit_scope_code", lambda: "")() or "",
             before=before,
             after=after,

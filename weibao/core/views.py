@@ -11,14 +11,14 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from weibao.core.api.errors import problem_response
 from weibao.core.models import AuditEntry, Notification
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability for load balancers and monitoring."""
     try:

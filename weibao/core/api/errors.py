@@ -19,6 +19,16 @@ from rest_framework.settings import api_settings
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+# Stable problem types for errors that do not come from a DRF exception (Django's 404/500).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "server_error",
+}
+
 TITLES = {
     400: _("Invalid request"),
     401: _("Authentication required"),
@@ -55,7 +65,8 @@ def problem(
     **extra: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": f"urn:weibao:problem:{(code or str(status_code)).replace('_', '-')}",
+        "type": "urn:weibao:problem:"
+        + (code or STATUS_CODES.get(status_code, str(status_code))).replace("_", "-"),
         "title": force_str(TITLES.get(status_code, _("Error"))),
         "status": status_code,
         "detail": force_str(detail)

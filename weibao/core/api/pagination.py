@@ -39,7 +39,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if raw in (None, ""):
             return 1
         if raw in self.last_page_strings:
-            return raw
+            return paginator.num_pages
         return _positive_int(raw, self.page_query_param)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

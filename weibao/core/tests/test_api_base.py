@@ -107,3 +107,18 @@ def test_healthz(client: Any, db: None) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+def test_ordering(world: World, api: Any) -> None:
+    client = api(world.city)
+    names = [
+        r["name"] for r in client.get("/api/v1/agencies/", {"ordering": "-name"}).json()["results"]
+    ]
+    assert names == sorted(names, reverse=True)
+    bad = client.get("/api/v1/agencies/", {"ordering": "password"})
+    assert bad.status_code == 400 and "ordering" in bad.json()["errors"]
+
+
+def test_last_page(world: World, api: Any) -> None:
+    response = api(world.city).get("/api/v1/agencies/", {"page": "last", "page_size": 1})
+    assert response.status_code == 200 and response.json()["next"] is None

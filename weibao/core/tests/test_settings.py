@@ -66,6 +66,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path: Path) -> None:
             "SECRET_KEY": "x" * 30 + "-production-secret-key-with-entropy-7f3a9c",
             "ALLOWED_HOSTS": "weibao.example",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "SITE_URL": "https://weibao.example",
         },
         "--deploy",
         "--fail-level",

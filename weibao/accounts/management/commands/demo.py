@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from weibao.accounts.demo import DEMO_PASSWORD, PERSONAS, load_demo
 
@@ -10,7 +11,19 @@ from weibao.accounts.demo import DEMO_PASSWORD, PERSONAS, load_demo
 class Command(BaseCommand):
     help = "Load the demo agencies and personas (idempotent: a second run changes nothing)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load even with DEBUG off (the demo logins share one public password)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "Refusing to load demo data with DEBUG off: its logins share a published "
+                "password. Use --force on a throwaway database only."
+            )
         created = load_demo()
         self.stdout.write(
             "demo: created {agencies} agencies, {grants} grants, {users} users".format(**created)
