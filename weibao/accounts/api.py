@@ -14,8 +14,10 @@ from rest_framework.views import APIView
 
 from weibao.accounts import services
 from weibao.accounts.models import Agency, User
+from weibao.core.api.filters import FilterSet
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
+from weibao.core.api.serializers import InputModelSerializer, StrictCharField
 from weibao.core.api.services import ServiceModelViewSet
 from weibao.registry.api import DivisionCodeFilter
 from weibao.registry.models import Jurisdiction
@@ -45,7 +47,7 @@ class AgencyOutput(serializers.ModelSerializer[Agency]):
         ]
 
 
-class AgencyInput(serializers.ModelSerializer[Agency]):
+class AgencyInput(InputModelSerializer):
     jurisdiction = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Jurisdiction.objects.all(),
@@ -57,7 +59,7 @@ class AgencyInput(serializers.ModelSerializer[Agency]):
         fields = ["name", "name_en", "kind", "jurisdiction", "phone", "is_active"]
 
 
-class AgencyFilter(django_filters.FilterSet):
+class AgencyFilter(FilterSet):
     jurisdiction = DivisionCodeFilter(field_name="jurisdiction")
     kind = django_filters.ChoiceFilter(choices=Agency.Kind.choices)
 
@@ -140,8 +142,8 @@ class MeView(APIView):
 
 
 class TokenInput(serializers.Serializer[Any]):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=256, trim_whitespace=False)
 
 
 TokenOutput = inline_serializer(

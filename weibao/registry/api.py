@@ -15,6 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
@@ -65,7 +66,7 @@ class DivisionCodeFilter(django_filters.ModelChoiceFilter):
         return qs.filter(**{f"{self.field_name}__code__startswith": value.prefix})
 
 
-class JurisdictionFilter(django_filters.FilterSet):
+class JurisdictionFilter(FilterSet):
     parent = DivisionCodeFilter(field_name="parent", within=False)
     level = django_filters.ChoiceFilter(choices=Jurisdiction.Level.choices)
 
@@ -86,7 +87,7 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet[Jurisdiction]):
 
 
 # --- units and what they own ------------------------------------------------------------------
-class EnterpriseFilter(django_filters.FilterSet):
+class EnterpriseFilter(FilterSet):
     jurisdiction = DivisionCodeFilter(field_name="jurisdiction")
     kind = django_filters.ChoiceFilter(choices=EnterpriseKind.choices, method="filter_kind")
     status = django_filters.ChoiceFilter(choices=Enterprise.Status.choices)
@@ -155,8 +156,8 @@ class EnterpriseViewSet(ServiceModelViewSet):
         )
 
 
-class UnitOwnedFilter(django_filters.FilterSet):
-    enterprise = django_filters.NumberFilter(field_name="enterprise_id", min_value=1)
+class UnitOwnedFilter(FilterSet):
+    enterprise = IdFilter(field_name="enterprise_id")
     jurisdiction = DivisionCodeFilter(field_name="enterprise__jurisdiction")
 
 
@@ -269,7 +270,7 @@ class SiteViewSet(ServiceModelViewSet):
 
 class PersonFilter(UnitOwnedFilter):
     post = django_filters.ChoiceFilter(choices=Person.Post.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = Person
@@ -308,9 +309,9 @@ class PersonViewSet(ServiceModelViewSet):
         return services.person_update(actor=self.actor, person=obj, data=data)
 
 
-class CertificateFilter(django_filters.FilterSet):
-    person = django_filters.NumberFilter(field_name="person_id", min_value=1)
-    enterprise = django_filters.NumberFilter(field_name="person__enterprise_id", min_value=1)
+class CertificateFilter(FilterSet):
+    person = IdFilter(field_name="person_id")
+    enterprise = IdFilter(field_name="person__enterprise_id")
     kind = django_filters.ChoiceFilter(choices=Certificate.Kind.choices)
     state = django_filters.ChoiceFilter(choices=ExpiryState.choices, method="filter_state")
 

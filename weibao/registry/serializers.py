@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from weibao.core.api.serializers import InputModelSerializer
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -94,7 +95,7 @@ class EnterpriseOutput(LocatedOutputMixin, serializers.ModelSerializer[Enterpris
         read_only_fields = fields
 
 
-class EnterpriseInput(serializers.ModelSerializer[Enterprise]):
+class EnterpriseInput(InputModelSerializer):
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=EnterpriseKind.choices),
         min_length=1,
@@ -176,7 +177,7 @@ class PermitOutput(UnitRefOutput, serializers.ModelSerializer[Permit]):
         return bool(obj.attachment)
 
 
-class PermitInput(serializers.ModelSerializer[Permit]):
+class PermitInput(InputModelSerializer):
     enterprise = VisibleEnterpriseField()
 
     class Meta:
@@ -223,7 +224,7 @@ class SiteOutput(LocatedOutputMixin, UnitRefOutput, serializers.ModelSerializer[
         read_only_fields = fields
 
 
-class SiteInput(serializers.ModelSerializer[Site]):
+class SiteInput(InputModelSerializer):
     enterprise = VisibleEnterpriseField()
     location = LocationSerializer(required=False, allow_null=True)
 
@@ -266,7 +267,7 @@ class CertificateOutput(serializers.ModelSerializer[Certificate]):
         read_only_fields = fields
 
 
-class CertificateFields(serializers.ModelSerializer[Certificate]):
+class CertificateFields(InputModelSerializer):
     class Meta:
         model = Certificate
         fields = ["kind", "number", "issued_on", "expires_on"]
@@ -325,7 +326,7 @@ class PersonOutput(UnitRefOutput, serializers.ModelSerializer[Person]):
         return obj.masked_identity_number
 
 
-class PersonInput(serializers.ModelSerializer[Person]):
+class PersonInput(InputModelSerializer):
     enterprise = VisibleEnterpriseField()
     certificates = CertificateFields(many=True, required=False)
 

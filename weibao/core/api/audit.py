@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from weibao.core.api.filters import FilterSet, IdFilter
 from weibao.core.api.viewsets import ReadOnlyScopedViewSet
 from weibao.core.models import AuditEntry
 
@@ -32,10 +33,10 @@ class AuditEntryOutput(serializers.ModelSerializer[AuditEntry]):
         ]
 
 
-class AuditEntryFilter(django_filters.FilterSet):
+class AuditEntryFilter(FilterSet):
     object_type = django_filters.CharFilter(help_text="app_label.model, e.g. accounts.agency")
     object_id = django_filters.CharFilter()
-    actor_id = django_filters.NumberFilter(min_value=0)
+    actor_id = IdFilter()
     request_id = django_filters.CharFilter()
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -55,7 +56,7 @@ class AuditEntryViewSet(ReadOnlyScopedViewSet):
     ordering_fields = ["seq", "created_at"]
     lookup_field = "seq"
     lookup_value_regex = r"[0-9]{1,18}"
-    permission_type_map = {"list": "view", "retrieve": "view"}
+    permission_type_map = {"list": "view", "retrieve": "view", "metadata": None}
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         return super().get_queryset().order_by("-seq")

@@ -3,8 +3,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import django_filters
+from django import forms
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -42,3 +46,49 @@ class OrderingFilter(filters.OrderingFilter):
             for p in params:
                 p["schema"] = {"type": "string", "pattern": f"^{one}(,{one})*$"}
         return params
+
+
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number the database can hold (a larger one is a 400, not a crash)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no); anything else is an error, not a silently dropped filter."""
+
+    TRUE = frozenset({"true", "1", "yes"})
+    FALSE = frozenset({"false", "0", "no"})
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(_("Use true or false."), code="invalid")
+
+
+@extend_schema_field({"type": "boolean"})
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class FilterSet(django_filters.FilterSet):
+    """Base for every API filter set: strict booleans."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }

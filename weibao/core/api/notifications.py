@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -8,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from weibao.core.api.filters import BooleanFilter, FilterSet
 from weibao.core.api.viewsets import ReadOnlyScopedViewSet
 from weibao.core.models import Notification
 
@@ -21,8 +21,8 @@ class NotificationOutput(serializers.ModelSerializer[Notification]):
         read_only_fields = fields
 
 
-class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+class NotificationFilter(FilterSet):
+    unread = BooleanFilter(field_name="read_at", lookup_expr="isnull")
 
     class Meta:
         model = Notification

@@ -59,6 +59,13 @@ def add_problem_responses(result: dict[str, Any], generator: Any, **kwargs: Any)
                 codes += ["415"]
             if method == "post" and path.endswith("/") and "{" in path:
                 codes += ["409"]
+            parameters = operation.get("parameters", [])
+            if any(p.get("name", "").lower() == "idempotency-key" for p in parameters):
+                codes += ["422"]
+            for parameter in parameters:
+                # Empty optional query values mean "not given" (filters, paging, ordering).
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(

@@ -16,6 +16,8 @@ class ScopedViewSetMixin(AutoPermissionViewSetMixin):
     a visible one the user may not act on is a 403 (rules permission of the model)."""
 
     queryset_base: ClassVar[Any] = None  # e.g. Agency.objects.select_related("jurisdiction")
+    # OPTIONS is DRF's "metadata" action: it describes the endpoint and reads no row.
+    permission_type_map = {**AutoPermissionViewSetMixin.permission_type_map, "metadata": None}
 
     def get_queryset(self) -> QuerySet[Any]:
         if self.queryset_base is None:

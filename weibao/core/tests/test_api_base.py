@@ -122,3 +122,32 @@ def test_ordering(world: World, api: Any) -> None:
 def test_last_page(world: World, api: Any) -> None:
     response = api(world.city).get("/api/v1/agencies/", {"page": "last", "page_size": 1})
     assert response.status_code == 200 and response.json()["next"] is None
+
+
+@pytest.mark.parametrize("url", ["/api/v1/agencies/", "/api/v1/audit/", "/api/v1/enterprises/"])
+def test_options_describes_the_endpoint(world: World, api: Any, url: str) -> None:
+    assert api(world.city).options(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        ("/api/v1/permits/", {"enterprise": "109794455808901480448"}),
+        ("/api/v1/permits/", {"enterprise": "0.5"}),
+        ("/api/v1/certificates/", {"person": "-3"}),
+        ("/api/v1/agencies/", {"is_active": "-58800"}),
+        ("/api/v1/notifications/", {"unread": "null"}),
+    ],
+)
+def test_malformed_filter_values_are_400(
+    world: World, api: Any, url: str, query: dict[str, str]
+) -> None:
+    response = api(world.city).get(url, query)
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == list(query)
+
+
+def test_numbers_are_not_strings(world: World, api: Any) -> None:
+    url = f"/api/v1/agencies/{world.county_a_bureau.pk}/"
+    response = api(world.admin).patch(url, {"phone": 0}, format="json")
+    assert response.status_code == 400 and "phone" in response.json()["errors"]
