@@ -305,6 +305,8 @@ SPECTACULAR_SETTINGS = {
         "SiteKindEnum": "weibao.registry.models.Site.Kind",
         "CertificateKindEnum": "weibao.registry.models.Certificate.Kind",
         "ExpiryStateEnum": "weibao.registry.models.ExpiryState",
+        "RoleEnum": "weibao.accounts.models.Role",
+        "UnitRoleEnum": "weibao.accounts.models.UNIT_ROLE_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -8,7 +8,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import services
-from weibao.accounts.models import UNIT_ROLES, Role
+from weibao.accounts.models import UNIT_ROLE_CHOICES
 
 
 class LoginForm(AuthenticationForm):
@@ -30,9 +30,7 @@ class LoginForm(AuthenticationForm):
 
 class InvitationForm(forms.Form):
     full_name = forms.CharField(label=_("full name"), max_length=100)
-    role = forms.ChoiceField(
-        label=_("role"), choices=[(r.value, r.label) for r in Role if r in UNIT_ROLES]
-    )
+    role = forms.ChoiceField(label=_("role"), choices=UNIT_ROLE_CHOICES)
     email = forms.EmailField(
         label=_("e-mail"),
         required=False,

@@ -32,6 +32,8 @@ class Role(models.TextChoices):
 REGULATOR_ROLES = frozenset({Role.CITY_REGULATOR, Role.COUNTY_REGULATOR})
 UNIT_ROLES = frozenset({Role.UNIT_PRINCIPAL, Role.UNIT_SAFETY_OFFICER, Role.EMPLOYEE})
 UNIT_MANAGER_ROLES = frozenset({Role.UNIT_PRINCIPAL, Role.UNIT_SAFETY_OFFICER})
+# Choices for forms and serializers that assign unit roles (invitations).
+UNIT_ROLE_CHOICES = [(role.value, role.label) for role in Role if role in UNIT_ROLES]
 
 
 class Agency(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBase):
@@ -296,7 +298,7 @@ class Invitation(AuditedModel, ScopedModel):
     role = models.CharField(
         _("role"),
         max_length=30,
-        choices=[(r.value, r.label) for r in Role if r in UNIT_ROLES],
+        choices=UNIT_ROLE_CHOICES,
     )
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(

@@ -4,6 +4,7 @@ from typing import Any
 
 import django_filters
 from django.http import FileResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +16,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from weibao.accounts import services as account_services
 from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
@@ -113,7 +115,11 @@ class EnterpriseViewSet(ServiceModelViewSet):
     """Licensed units (从业单位) within your jurisdiction, or your own unit."""
 
     queryset_base = Enterprise.objects.select_related("jurisdiction")
-    permission_type_map = {**ServiceModelViewSet.permission_type_map, "compliance": "view"}
+    permission_type_map = {
+        **ServiceModelViewSet.permission_type_map,
+        "compliance": "view",
+        "invitations": "invite",
+    }
     input_serializer_class = s.EnterpriseInput
     output_serializer_class = s.EnterpriseOutput
     filterset_class = EnterpriseFilter
@@ -136,6 +142,21 @@ class EnterpriseViewSet(ServiceModelViewSet):
 
     def update_object(self, obj: Enterprise, data: dict[str, Any]) -> Enterprise:
         return services.enterprise_update(actor=self.actor, enterprise=obj, data=data)
+
+    @extend_schema(request=s.InvitationInput, responses={201: s.InvitationOutput})
+    @action(detail=True, methods=["post"])
+    def invitations(self, request: Request, pk: str | None = None) -> Response:
+        """Invite a principal, safety officer or employee; the link (with its one-time token)
+        is returned once and e-mailed if an address is given."""
+        unit = self.get_object()
+        form = s.InvitationInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        invitation, token = account_services.invitation_create(
+            actor=self.actor, enterprise=unit, **form.validated_data
+        )
+        link = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
+        body = s.InvitationOutput(invitation).data
+        return Response({**body, "link": link}, status=201)
 
     @extend_schema(responses=s.ComplianceOutput)
     @action(detail=True, methods=["get"])

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from weibao.core.api.serializers import InputModelSerializer
+from weibao.accounts.models import UNIT_ROLE_CHOICES, Invitation
+from weibao.core.api.serializers import InputModelSerializer, StrictCharField, StrictEmailField
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -389,3 +390,27 @@ class ComplianceOutput(serializers.Serializer[Any]):
     major = serializers.IntegerField()
     general = serializers.IntegerField()
     findings = FindingOutput(many=True)
+
+
+class InvitationInput(serializers.Serializer[Any]):
+    full_name = StrictCharField(max_length=100)
+    role = serializers.ChoiceField(choices=UNIT_ROLE_CHOICES)
+    email = StrictEmailField(required=False, allow_blank=True, default="")
+
+
+class InvitationOutput(serializers.ModelSerializer[Invitation]):
+    link = serializers.CharField(read_only=True, default="")
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "enterprise",
+            "full_name",
+            "role",
+            "email",
+            "created_at",
+            "expires_at",
+            "link",
+        ]
+        read_only_fields = fields

@@ -72,3 +72,15 @@ def test_only_the_units_regulators_invite(client: Any, world: World) -> None:
 
 def test_bad_token(client: Any, db: None) -> None:
     assert client.get(reverse("invitation-accept", args=["nonsense"])).status_code == 404
+
+
+def test_invite_through_the_api(world: World, api: Any) -> None:
+    url = reverse("api:enterprise-invitations", args=[world.unit_a.pk])
+    body = {"full_name": "王员工", "role": Role.EMPLOYEE}
+    response = api(world.city).post(url, body, format="json")
+    assert response.status_code == 201, response.content
+    assert "/invite/" in response.json()["link"]
+    assert api(world.county_b).post(url, body, format="json").status_code == 404
+    assert api(world.unit_a_principal).post(url, body, format="json").status_code == 403
+    bad = api(world.city).post(url, {**body, "role": "city_regulator"}, format="json")
+    assert bad.status_code == 400 and "role" in bad.json()["errors"]
