@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tasks import task
 from rest_framework.authtoken.models import Token
 
@@ -30,11 +31,16 @@ __all__ = ["ServiceValidationError"]
 def user_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
     """Check credentials with throttling; raise ServiceValidationError with a field-less reason."""
     if throttle.is_locked(username, request):
+        minutes = max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)
         raise ServiceValidationError(
             {
                 "__all__": [
-                    _("Too many failed sign-in attempts. Try again in %(minutes)d minutes.")
-                    % {"minutes": max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)}
+                    ngettext(
+                        "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
+                        "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+                        minutes,
+                    )
+                    % {"minutes": minutes}
                 ]
             },
             code="locked",

@@ -79,7 +79,9 @@ def invitation_create(request: HttpRequest, pk: int) -> HttpResponse:
             link = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
             form = InvitationForm()
     return render(
-        request, "accounts/invitation_form.html", {"form": form, "unit": unit, "link": link}
+        request,
+        "accounts/invitation_form.html",
+        {"form": form, "unit": unit, "link": link, "days": services.INVITATION_DAYS},
     )
 
 

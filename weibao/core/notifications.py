@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 # verb → message with %(name)s parameters. Add one line per kind of notification.
 MESSAGES: dict[str, Any] = {
-    "compliance.new": _("%(unit)s: %(count)d new compliance finding(s), %(major)d of them major."),
+    "compliance.new": _("%(unit)s: new compliance findings: %(count)d (major hazards: %(major)d)."),
 }
 
 

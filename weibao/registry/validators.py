@@ -36,7 +36,7 @@ def clean_identity_number(value: str) -> str:
         ) from None
     except InvalidComponent:
         raise ValidationError(
-            _("The region code or birth date in this identity number is not possible."),
+            _("The region code or birth date in this identity number is invalid."),
             code="component",
         ) from None
     except StdnumError:

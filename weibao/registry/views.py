@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from weibao.accounts.models import User
 from weibao.registry import selectors, services
@@ -172,7 +173,11 @@ def registry_import(request: HttpRequest) -> HttpResponse:
         except ImportRejected as exc:
             report = list(exc.errors)
         else:
-            messages.success(request, _("Imported %(count)d rows.") % {"count": result.created})
+            messages.success(
+                request,
+                ngettext("Imported %(count)d row.", "Imported %(count)d rows.", result.created)
+                % {"count": result.created},
+            )
             return redirect("enterprise-list")
     return render(
         request, "registry/import.html", {"form": form, "report": report, "kinds": IMPORT_KINDS}

@@ -68,4 +68,4 @@ def test_inactive_users_are_skipped(world: World) -> None:
         == 1
     )
     with translation.override("en"):
-        assert "2 new" in str(Notification.objects.get().text)
+        assert "new compliance findings: 2" in str(Notification.objects.get().text)
