@@ -105,6 +105,7 @@ class MeOutput(serializers.ModelSerializer[User]):
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     agency = AgencyOutput(read_only=True, allow_null=True)
     enterprise = UnitRefOutput(read_only=True, allow_null=True)
+    email = serializers.CharField(read_only=True)  # may be empty, so not format: email
     permissions = serializers.SerializerMethodField()
 
     class Meta:

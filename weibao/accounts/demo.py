@@ -1,5 +1,6 @@
-"""Demo data: the Hengyang bureau, its twelve county bureaus, two partner departments and one
-signed-in persona per role. Loading it twice changes nothing."""
+"""Demo data: the Hengyang bureau, its twelve county bureaus, two partner departments, the
+registry's demo units (weibao.registry.demo) and one signed-in persona per role, unit staff
+included. Loading it twice changes nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from django.db import transaction
 
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
 from weibao.core.context import acting_as
+from weibao.registry.demo import HENGDONG_FIREWORKS, NANLING, demo_uscc, load_registry_demo
+from weibao.registry.models import Enterprise
 
 DEMO_PASSWORD = "weibao-demo"
 
@@ -54,6 +57,7 @@ class Persona:
     role: str
     agency_name: str | None
     note: str
+    unit: str | None = None  # key of a demo unit (weibao.registry.demo.UNITS) for unit staff
 
 
 PERSONAS = [
@@ -63,6 +67,46 @@ PERSONAS = [
     Persona("yanfeng", "赵大队", Role.COUNTY_REGULATOR, "衡阳市公安局雁峰分局", "Yanfeng only"),
     Persona("eco", "周科长", Role.PARTNER_VIEWER, "衡阳市生态环境局", "granted Zhuhui"),
     Persona("emergency", "吴科长", Role.PARTNER_VIEWER, "衡阳市应急管理局", "granted the city"),
+    Persona(
+        "nanling_principal",
+        "陈建国",
+        Role.UNIT_PRINCIPAL,
+        None,
+        "principal of 衡阳南岭民用爆破器材有限公司 (衡南县 explosives plant): own unit only",
+        NANLING,
+    ),
+    Persona(
+        "nanling_safety",
+        "刘志强",
+        Role.UNIT_SAFETY_OFFICER,
+        None,
+        "safety officer of the 南岭 plant: own unit only",
+        NANLING,
+    ),
+    Persona(
+        "nanling_employee",
+        "谭小军",
+        Role.EMPLOYEE,
+        None,
+        "employee of the 南岭 plant: reads own unit, reports hazards",
+        NANLING,
+    ),
+    Persona(
+        "hengdong_fireworks_principal",
+        "彭卫东",
+        Role.UNIT_PRINCIPAL,
+        None,
+        "principal of 衡东县鸿运烟花爆竹批发有限公司 (fireworks wholesaler): own unit only",
+        HENGDONG_FIREWORKS,
+    ),
+    Persona(
+        "hengdong_fireworks_safety",
+        "罗丽华",
+        Role.UNIT_SAFETY_OFFICER,
+        None,
+        "safety officer of the 衡东 fireworks wholesaler: own unit only",
+        HENGDONG_FIREWORKS,
+    ),
 ]
 
 
@@ -90,6 +134,8 @@ def load_demo() -> dict[str, int]:
             )
             created["grants"] += new
 
+        load_registry_demo()
+
         for p in PERSONAS:
             if User.objects.filter(username=p.username).exists():
                 continue
@@ -98,6 +144,7 @@ def load_demo() -> dict[str, int]:
                 full_name=p.full_name,
                 role=p.role,
                 agency=agencies[p.agency_name] if p.agency_name else None,
+                enterprise=Enterprise.objects.get(uscc=demo_uscc(p.unit)) if p.unit else None,
                 is_staff=p.role == Role.SYSTEM_ADMIN,
                 is_superuser=p.role == Role.SYSTEM_ADMIN,
             )

@@ -400,6 +400,8 @@ class InvitationInput(serializers.Serializer[Any]):
 
 class InvitationOutput(serializers.ModelSerializer[Invitation]):
     link = serializers.CharField(read_only=True, default="")
+    # Optional: an empty string when the link is handed over in person (not an e-mail format).
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Invitation
