@@ -125,16 +125,23 @@ def load_demo() -> dict[str, int]:
             agencies[name] = agency
             created["agencies"] += new
 
-        for partner, code in (("衡阳市生态环境局", "430405"), ("衡阳市应急管理局", "430400")):
+        # Ecology-environment sees Zhuhui's agencies and units; emergency management sees the
+        # whole city's agencies, units, permits, sites and people.
+        grants = [
+            ("衡阳市生态环境局", "430405", PartnerGrant.Resource.AGENCIES),
+            ("衡阳市生态环境局", "430405", PartnerGrant.Resource.ENTERPRISES),
+            *[("衡阳市应急管理局", "430400", resource) for resource in PartnerGrant.Resource],
+        ]
+        for partner, code, resource in grants:
             _grant, new = PartnerGrant.objects.get_or_create(
                 agency=agencies[partner],
-                resource=PartnerGrant.Resource.AGENCIES,
+                resource=resource,
                 jurisdiction_id=code,
                 defaults={"note": "demo data-sharing agreement"},
             )
             created["grants"] += new
 
-        load_registry_demo()
+        created.update(load_registry_demo())
 
         for p in PERSONAS:
             if User.objects.filter(username=p.username).exists():

@@ -36,7 +36,7 @@ def test_loading_twice_changes_nothing_even_on_a_later_day(monkeypatch: Any) -> 
     load_demo()
     before = counts()
     history = list(AuditEntry.objects.values_list("seq", "hash"))
-    assert load_demo() == {"agencies": 0, "users": 0, "grants": 0}
+    assert not any(load_demo().values())
     # A year later: dates and numbers are still computed from the day of the first load.
     later = timezone.localdate() + timedelta(days=365)
     monkeypatch.setattr(registry_demo, "_today", lambda: later)

@@ -25,9 +25,9 @@ class Command(BaseCommand):
                 "password. Use --force on a throwaway database only."
             )
         created = load_demo()
-        self.stdout.write(
-            "demo: created {agencies} agencies, {grants} grants, {users} users".format(**created)
-        )
+        summary = ", ".join(f"{count} {name}" for name, count in created.items())
+        self.stdout.write(f"demo: created {summary}")
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
+        width = max(len(p.username) for p in PERSONAS)
         for p in PERSONAS:
-            self.stdout.write(f"  {p.username:<10} {p.role:<18} {p.note}")
+            self.stdout.write(f"  {p.username:<{width}}  {p.role:<20} {p.note}")
