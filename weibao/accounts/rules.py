@@ -7,6 +7,8 @@ from typing import Any
 from rules.permissions import add_perm
 from rules.predicates import is_authenticated, predicate
 
+from weibao.core.scoping import covers
+
 __all__ = [
     "is_authenticated",
     "is_city_regulator",
@@ -15,6 +17,7 @@ __all__ = [
     "is_regulator",
     "is_staff_of_unit",
     "is_system_admin",
+    "supervises_unit",
 ]
 
 
@@ -48,6 +51,29 @@ def _unit_id(obj: Any) -> int | None:
         return int(obj.enterprise_id)
     person = getattr(obj, "person", None)
     return int(person.enterprise_id) if person is not None else None
+
+
+def _unit_jurisdiction(obj: Any) -> str | None:
+    if obj._meta.label_lower == "registry.enterprise":
+        return str(obj.jurisdiction_id)
+    unit = getattr(obj, "enterprise", None) or getattr(
+        getattr(obj, "person", None), "enterprise", None
+    )
+    return str(unit.jurisdiction_id) if unit is not None else None
+
+
+@predicate
+def supervises_unit(user: Any, obj: Any = None) -> bool:
+    """A regulator whose jurisdiction contains the unit (any regulator when there is no object
+    yet, e.g. before a create; the service checks again with the object)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_system_admin:
+        return True
+    if not user.is_regulator:
+        return False
+    code = _unit_jurisdiction(obj) if obj is not None else None
+    return obj is None or (code is not None and covers(user, code))
 
 
 @predicate

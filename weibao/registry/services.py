@@ -50,6 +50,8 @@ def enterprise_create(*, actor: User, data: dict[str, Any]) -> Enterprise:
 
 @transaction.atomic
 def enterprise_update(*, actor: User, enterprise: Enterprise, data: dict[str, Any]) -> Enterprise:
+    if not actor.has_perm("registry.change_enterprise", enterprise):
+        raise PermissionDenied(_("You may not change this unit."))
     if not actor.has_perm("registry.change_all_enterprise", enterprise):
         locked = sorted(set(data) - set(Enterprise.CONTACT_FIELDS))
         if locked:
@@ -65,9 +67,7 @@ def enterprise_update(*, actor: User, enterprise: Enterprise, data: dict[str, An
 
 
 def _check_unit(actor: User, enterprise: Enterprise) -> None:
-    if not actor.has_perm("registry.change_enterprise", enterprise) or not (
-        actor.is_regulator or actor.is_system_admin or actor.is_unit_manager
-    ):
+    if not actor.has_perm("registry.manage_enterprise", enterprise):
         raise PermissionDenied(_("You may not change this unit's registry."))
 
 

@@ -91,7 +91,7 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": user.has_perm("registry.change_enterprise", unit),
             "can_edit_all": user.has_perm("registry.change_all_enterprise", unit),
             "can_invite": user.has_perm("registry.invite_enterprise", unit),
-            "can_manage": user.has_perm("registry.add_permit", unit),
+            "can_manage": user.has_perm("registry.manage_enterprise", unit),
         },
     )
 

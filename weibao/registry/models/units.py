@@ -142,11 +142,12 @@ class Enterprise(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesMode
         ordering = ["jurisdiction_id", "name"]
         rules_permissions = {
             "add": r.is_regulator | r.is_system_admin,
-            "change": r.is_regulator | r.is_system_admin | r.is_staff_of_unit,
-            "change_all": r.is_regulator | r.is_system_admin,
+            "change": r.supervises_unit | r.is_staff_of_unit,
+            "change_all": r.supervises_unit,
+            "manage": r.supervises_unit | r.is_manager_of_unit,
             "view": r.is_authenticated,
             "import": r.is_regulator | r.is_system_admin,
-            "invite": r.is_regulator | r.is_system_admin,
+            "invite": r.supervises_unit,
         }
 
     def __str__(self) -> str:
@@ -205,9 +206,9 @@ class UnitOwned(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModel
 
 
 UNIT_OWNED_PERMISSIONS = {
-    "add": r.is_regulator | r.is_system_admin | r.is_manager_of_unit,
-    "change": r.is_regulator | r.is_system_admin | r.is_manager_of_unit,
-    "delete": r.is_regulator | r.is_system_admin | r.is_manager_of_unit,
+    "add": r.supervises_unit | r.is_manager_of_unit,
+    "change": r.supervises_unit | r.is_manager_of_unit,
+    "delete": r.supervises_unit | r.is_manager_of_unit,
     "view": r.is_authenticated,
 }
 
