@@ -222,6 +222,9 @@ STORAGES = {
 # A permit or certificate counts as "expiring" this many days before its expiry date.
 EXPIRING_WITHIN_DAYS = env_int("EXPIRING_WITHIN_DAYS", 60)
 MAX_SCAN_BYTES = env_int("MAX_SCAN_BYTES", 10 * 1024 * 1024)
+# Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -10,8 +10,10 @@ from weibao.accounts import api as accounts_api
 from weibao.core import views as core_views
 from weibao.core.api.audit import AuditEntryViewSet
 from weibao.core.api.notifications import NotificationViewSet
+from weibao.core.api.tabular import import_urls
 from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
+from weibao.registry.imports import IMPORTER as REGISTRY_IMPORTER
 
 router = SimpleRouter(trailing_slash=True)
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -28,6 +30,7 @@ api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    *import_urls(REGISTRY_IMPORTER),
     *router.urls,
 ]
 

@@ -21,7 +21,8 @@ from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
-from weibao.registry import selectors, services
+from weibao.core.api.tabular import ExportMixin
+from weibao.registry import imports, selectors, services
 from weibao.registry import serializers as s
 from weibao.registry.models import (
     Certificate,
@@ -111,9 +112,10 @@ class EnterpriseFilter(FilterSet):
         return qs.filter(pk__in=permits)
 
 
-class EnterpriseViewSet(ServiceModelViewSet):
+class EnterpriseViewSet(ExportMixin, ServiceModelViewSet):
     """Licensed units (从业单位) within your jurisdiction, or your own unit."""
 
+    export_table = imports.UNITS
     queryset_base = Enterprise.objects.select_related("jurisdiction")
     permission_type_map = {
         **ServiceModelViewSet.permission_type_map,
@@ -194,9 +196,10 @@ class PermitFilter(UnitOwnedFilter):
         return qs.filter(expiry_state_q(value))
 
 
-class PermitViewSet(ServiceModelViewSet):
+class PermitViewSet(ExportMixin, ServiceModelViewSet):
     """Permits and licences of the units you may see, with their derived state."""
 
+    export_table = imports.PERMITS
     queryset_base = Permit.objects.select_related("enterprise")
     input_serializer_class = s.PermitInput
     output_serializer_class = s.PermitOutput
@@ -263,9 +266,10 @@ class SiteFilter(UnitOwnedFilter):
         fields = ["enterprise", "jurisdiction", "kind"]
 
 
-class SiteViewSet(ServiceModelViewSet):
+class SiteViewSet(ExportMixin, ServiceModelViewSet):
     """Sites and magazines, with their design capacity."""
 
+    export_table = imports.SITES
     queryset_base = Site.objects.select_related("enterprise")
     input_serializer_class = s.SiteInput
     output_serializer_class = s.SiteOutput
@@ -298,9 +302,10 @@ class PersonFilter(UnitOwnedFilter):
         fields = ["enterprise", "jurisdiction", "post", "is_active"]
 
 
-class PersonViewSet(ServiceModelViewSet):
+class PersonViewSet(ExportMixin, ServiceModelViewSet):
     """People in certified posts; identity numbers are masked unless you hold the permission."""
 
+    export_table = imports.PEOPLE
     queryset_base = Person.objects.select_related("enterprise").prefetch_related("certificates")
     input_serializer_class = s.PersonInput
     output_serializer_class = s.PersonOutput
@@ -344,9 +349,10 @@ class CertificateFilter(FilterSet):
         return qs.filter(expiry_state_q(value))
 
 
-class CertificateViewSet(ServiceModelViewSet):
+class CertificateViewSet(ExportMixin, ServiceModelViewSet):
     """Certificates held by people in certified posts."""
 
+    export_table = imports.CERTIFICATES
     queryset_base = Certificate.objects.all()
     input_serializer_class = s.CertificateInput
     output_serializer_class = s.CertificateOutput

@@ -91,7 +91,8 @@ class ContactForm(forms.ModelForm[Enterprise]):
 
 
 class EnterpriseFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    # Named like the API's parameter so the page's export link carries every filter over.
+    search = forms.CharField(label=_("Search"), required=False, max_length=100)
     jurisdiction = forms.ChoiceField(label=_("County"), required=False)
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", _("All kinds")), *EnterpriseKind.choices]

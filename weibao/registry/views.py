@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -38,8 +39,9 @@ def filtered_enterprises(user: User, form: EnterpriseFilterForm) -> Any:
     if not form.is_valid():
         return rows.none()
     data = form.cleaned_data
-    if data["q"]:
-        rows = rows.filter(name__icontains=data["q"]) | rows.filter(uscc=data["q"].upper())
+    if data["search"]:
+        text = data["search"].strip()
+        rows = rows.filter(Q(name__icontains=text) | Q(uscc__icontains=text))
     if data["jurisdiction"]:
         rows = rows.filter(jurisdiction_id=data["jurisdiction"])
     if data["kind"]:
