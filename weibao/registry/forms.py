@@ -18,6 +18,7 @@ from weibao.registry.models import (
     Person,
     Site,
 )
+from weibao.registry.models.units import EXPIRY_BEFORE_ISSUE, dates_in_order
 from weibao.registry.validators import clean_identity_number
 
 
@@ -129,9 +130,8 @@ class ServiceForm(forms.ModelForm):  # type: ignore[type-arg]
 class _DatedForm(ServiceForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        issued, expires = data.get("issued_on"), data.get("expires_on")
-        if issued and expires and expires <= issued:
-            self.add_error("expires_on", _("The expiry date must be after the issue date."))
+        if not dates_in_order(data.get("issued_on"), data.get("expires_on")):
+            self.add_error("expires_on", EXPIRY_BEFORE_ISSUE)
         return data
 
 

@@ -20,6 +20,7 @@ from weibao.registry.models import (
     Person,
     Site,
 )
+from weibao.registry.models.units import EXPIRY_BEFORE_ISSUE, dates_in_order
 from weibao.registry.validators import clean_identity_number, clean_uscc
 
 
@@ -178,22 +179,24 @@ class PermitOutput(UnitRefOutput, serializers.ModelSerializer[Permit]):
         return bool(obj.attachment)
 
 
-class PermitInput(InputModelSerializer):
+class DatedInput(InputModelSerializer):
+    """Input for an expiring document: the expiry must follow the issue date."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        issued = attrs.get("issued_on", getattr(self.instance, "issued_on", None))
+        expires = attrs.get("expires_on", getattr(self.instance, "expires_on", None))
+        if not dates_in_order(issued, expires):
+            raise serializers.ValidationError({"expires_on": [EXPIRY_BEFORE_ISSUE]})
+        return attrs
+
+
+class PermitInput(DatedInput):
     enterprise = VisibleEnterpriseField()
 
     class Meta:
         model = Permit
         fields = ["enterprise", "kind", "number", "scope", "issued_on", "expires_on"]
         validators: list[Any] = []  # uniqueness is reported by the model, per field
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        issued = attrs.get("issued_on", getattr(self.instance, "issued_on", None))
-        expires = attrs.get("expires_on", getattr(self.instance, "expires_on", None))
-        if issued and expires and expires <= issued:
-            raise serializers.ValidationError(
-                {"expires_on": [_("The expiry date must be after the issue date.")]}
-            )
-        return attrs
 
 
 class AttachmentInput(serializers.Serializer[Any]):
@@ -268,19 +271,10 @@ class CertificateOutput(serializers.ModelSerializer[Certificate]):
         read_only_fields = fields
 
 
-class CertificateFields(InputModelSerializer):
+class CertificateFields(DatedInput):
     class Meta:
         model = Certificate
         fields = ["kind", "number", "issued_on", "expires_on"]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        issued = attrs.get("issued_on", getattr(self.instance, "issued_on", None))
-        expires = attrs.get("expires_on", getattr(self.instance, "expires_on", None))
-        if issued and expires and expires <= issued:
-            raise serializers.ValidationError(
-                {"expires_on": [_("The expiry date must be after the issue date.")]}
-            )
-        return attrs
 
 
 class VisiblePersonField(serializers.PrimaryKeyRelatedField[Person]):

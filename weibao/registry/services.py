@@ -5,7 +5,7 @@ Pages, the API and imports all create and change registry rows through these fun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -71,45 +71,49 @@ def _check_unit(actor: User, enterprise: Enterprise) -> None:
         raise PermissionDenied(_("You may not change this unit's registry."))
 
 
+Owned = TypeVar("Owned", Permit, Site, Person, Certificate)
+
+
+def _owner(obj: Permit | Site | Person | Certificate) -> Enterprise:
+    return obj.person.enterprise if isinstance(obj, Certificate) else obj.enterprise
+
+
+def _write(actor: User, obj: Owned, changes: dict[str, Any] | None = None) -> Owned:
+    """Save a unit's permit, site, person or certificate. On an update the actor must manage
+    the unit it belongs to before and after the change (moving it is no way around that)."""
+    if changes is not None:
+        _check_unit(actor, _owner(obj))
+        _apply(obj, changes)
+    _check_unit(actor, _owner(obj))
+    _save(obj)
+    return obj
+
+
 @transaction.atomic
 def permit_create(*, actor: User, data: dict[str, Any]) -> Permit:
-    permit = Permit(**data)
-    _check_unit(actor, permit.enterprise)
-    _save(permit)
-    return permit
+    return _write(actor, Permit(**data))
 
 
 @transaction.atomic
 def permit_update(*, actor: User, permit: Permit, data: dict[str, Any]) -> Permit:
-    _apply(permit, data)
-    _check_unit(actor, permit.enterprise)
-    _save(permit)
-    return permit
+    return _write(actor, permit, data)
 
 
 @transaction.atomic
 def site_create(*, actor: User, data: dict[str, Any]) -> Site:
-    site = Site(**data)
-    _check_unit(actor, site.enterprise)
-    _save(site)
-    return site
+    return _write(actor, Site(**data))
 
 
 @transaction.atomic
 def site_update(*, actor: User, site: Site, data: dict[str, Any]) -> Site:
-    _apply(site, data)
-    _check_unit(actor, site.enterprise)
-    _save(site)
-    return site
+    return _write(actor, site, data)
 
 
 @transaction.atomic
 def person_create(
     *, actor: User, data: dict[str, Any], certificates: list[dict[str, Any]] | None = None
 ) -> Person:
-    person = Person(**data)
-    _check_unit(actor, person.enterprise)
-    _save(person)
+    person = _write(actor, Person(**data))
     for cert in certificates or []:
         _save(Certificate(person=person, **cert))
     return person
@@ -117,28 +121,19 @@ def person_create(
 
 @transaction.atomic
 def person_update(*, actor: User, person: Person, data: dict[str, Any]) -> Person:
-    _apply(person, data)
-    _check_unit(actor, person.enterprise)
-    _save(person)
-    return person
+    return _write(actor, person, data)
 
 
 @transaction.atomic
 def certificate_create(*, actor: User, data: dict[str, Any]) -> Certificate:
-    certificate = Certificate(**data)
-    _check_unit(actor, certificate.person.enterprise)
-    _save(certificate)
-    return certificate
+    return _write(actor, Certificate(**data))
 
 
 @transaction.atomic
 def certificate_update(
     *, actor: User, certificate: Certificate, data: dict[str, Any]
 ) -> Certificate:
-    _apply(certificate, data)
-    _check_unit(actor, certificate.person.enterprise)
-    _save(certificate)
-    return certificate
+    return _write(actor, certificate, data)
 
 
 @transaction.atomic

@@ -205,6 +205,32 @@ class UnitOwned(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModel
         return Q(enterprise_id=user.enterprise_id) if user.enterprise_id else None
 
 
+EXPIRY_BEFORE_ISSUE = _("The expiry date must be after the issue date.")
+
+
+def dates_in_order(issued_on: date | None, expires_on: date | None) -> bool:
+    """A document's expiry must come after its issue (missing dates are checked elsewhere)."""
+    return not (issued_on and expires_on and expires_on <= issued_on)
+
+
+class ExpiringDocument:
+    """Permits and certificates: a derived validity state and the issue/expiry order rule."""
+
+    issued_on: date
+    expires_on: date | None
+
+    @property
+    def state(self) -> str:
+        return expiry_state(self.expires_on)
+
+    def get_state_display(self) -> str:
+        return str(ExpiryState(self.state).label)
+
+    def clean(self) -> None:
+        if not dates_in_order(self.issued_on, self.expires_on):
+            raise ValidationError({"expires_on": EXPIRY_BEFORE_ISSUE})
+
+
 UNIT_OWNED_PERMISSIONS = {
     "add": r.supervises_unit | r.is_manager_of_unit,
     "change": r.supervises_unit | r.is_manager_of_unit,
@@ -213,7 +239,7 @@ UNIT_OWNED_PERMISSIONS = {
 }
 
 
-class Permit(UnitOwned):
+class Permit(ExpiringDocument, UnitOwned):
     """许可证: a licence a unit holds, with its number, scope and validity."""
 
     class Kind(models.TextChoices):
@@ -253,19 +279,6 @@ class Permit(UnitOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
-
-    @property
-    def state(self) -> str:
-        return expiry_state(self.expires_on)
-
-    def get_state_display(self) -> str:
-        return str(ExpiryState(self.state).label)
-
-    def clean(self) -> None:
-        if self.issued_on and self.expires_on and self.expires_on <= self.issued_on:
-            raise ValidationError(
-                {"expires_on": _("The expiry date must be after the issue date.")}
-            )
 
 
 class Site(UnitOwned):
@@ -380,7 +393,9 @@ class Person(UnitOwned):
                 raise ValidationError({"identity_number": exc.messages}) from None
 
 
-class Certificate(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBase):
+class Certificate(
+    ExpiringDocument, RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBase
+):
     """作业证书: a certificate held by a person (blaster, custodian, safety training...)."""
 
     class Kind(models.TextChoices):
@@ -414,22 +429,9 @@ class Certificate(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesMod
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
 
-    @property
-    def state(self) -> str:
-        return expiry_state(self.expires_on)
-
-    def get_state_display(self) -> str:
-        return str(ExpiryState(self.state).label)
-
     def audit_scope_code(self) -> str:
         return self.person.enterprise.jurisdiction_id
 
     @classmethod
     def extra_visibility_q(cls, user: Any) -> Q | None:
         return Q(person__enterprise_id=user.enterprise_id) if user.enterprise_id else None
-
-    def clean(self) -> None:
-        if self.issued_on and self.expires_on and self.expires_on <= self.issued_on:
-            raise ValidationError(
-                {"expires_on": _("The expiry date must be after the issue date.")}
-            )
