@@ -22,7 +22,7 @@ from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
 from weibao.core.api.tabular import ExportMixin
-from weibao.registry import imports, selectors, services
+from weibao.registry import selectors, services, tables
 from weibao.registry import serializers as s
 from weibao.registry.models import (
     Certificate,
@@ -115,7 +115,7 @@ class EnterpriseFilter(FilterSet):
 class EnterpriseViewSet(ExportMixin, ServiceModelViewSet):
     """Licensed units (从业单位) within your jurisdiction, or your own unit."""
 
-    export_table = imports.UNITS
+    export_table = tables.UNITS
     queryset_base = Enterprise.objects.select_related("jurisdiction")
     permission_type_map = {
         **ServiceModelViewSet.permission_type_map,
@@ -199,7 +199,7 @@ class PermitFilter(UnitOwnedFilter):
 class PermitViewSet(ExportMixin, ServiceModelViewSet):
     """Permits and licences of the units you may see, with their derived state."""
 
-    export_table = imports.PERMITS
+    export_table = tables.PERMITS
     queryset_base = Permit.objects.select_related("enterprise")
     input_serializer_class = s.PermitInput
     output_serializer_class = s.PermitOutput
@@ -269,7 +269,7 @@ class SiteFilter(UnitOwnedFilter):
 class SiteViewSet(ExportMixin, ServiceModelViewSet):
     """Sites and magazines, with their design capacity."""
 
-    export_table = imports.SITES
+    export_table = tables.SITES
     queryset_base = Site.objects.select_related("enterprise")
     input_serializer_class = s.SiteInput
     output_serializer_class = s.SiteOutput
@@ -305,7 +305,7 @@ class PersonFilter(UnitOwnedFilter):
 class PersonViewSet(ExportMixin, ServiceModelViewSet):
     """People in certified posts; identity numbers are masked unless you hold the permission."""
 
-    export_table = imports.PEOPLE
+    export_table = tables.PEOPLE
     queryset_base = Person.objects.select_related("enterprise").prefetch_related("certificates")
     input_serializer_class = s.PersonInput
     output_serializer_class = s.PersonOutput
@@ -352,7 +352,7 @@ class CertificateFilter(FilterSet):
 class CertificateViewSet(ExportMixin, ServiceModelViewSet):
     """Certificates held by people in certified posts."""
 
-    export_table = imports.CERTIFICATES
+    export_table = tables.CERTIFICATES
     queryset_base = Certificate.objects.all()
     input_serializer_class = s.CertificateInput
     output_serializer_class = s.CertificateOutput
