@@ -22,6 +22,7 @@ from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
 from weibao.core.api.tabular import ExportMixin
+from weibao.core.files import sniff
 from weibao.registry import selectors, services, tables
 from weibao.registry import serializers as s
 from weibao.registry.models import (
@@ -227,17 +228,26 @@ class PermitViewSet(ExportMixin, ServiceModelViewSet):
     def update_object(self, obj: Permit, data: dict[str, Any]) -> Permit:
         return services.permit_update(actor=self.actor, permit=obj, data=data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+        }
+    )
     @action(detail=True, methods=["get"])
     def attachment(self, request: Request, pk: str | None = None) -> FileResponse:
         """Download the permit's scan (never served publicly)."""
         permit = self.get_object()
         if not permit.attachment:
             raise NotFound(_("This permit has no scan."))
+        scan = permit.attachment.open("rb")
         return FileResponse(
-            permit.attachment.open("rb"),
+            scan,
             as_attachment=True,
             filename=permit.attachment.name.rsplit("/", 1)[-1],
+            # By content, as it was checked on upload, not by whatever name the file came with.
+            content_type=sniff(scan) or "application/pdf",
         )
 
     @extend_schema(request={"multipart/form-data": s.AttachmentInput}, responses=s.PermitOutput)

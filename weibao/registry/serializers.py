@@ -9,7 +9,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from weibao.accounts.models import UNIT_ROLE_CHOICES, Invitation
-from weibao.core.api.serializers import InputModelSerializer, StrictCharField, StrictEmailField
+from weibao.core.api.serializers import (
+    InputModelSerializer,
+    StrictCharField,
+    StrictDecimalField,
+    StrictEmailField,
+)
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -44,10 +49,8 @@ class DivisionCodeField(serializers.SlugRelatedField[Jurisdiction]):
 
 
 class LocationSerializer(serializers.Serializer[Any]):
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
-    longitude = serializers.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-180, max_value=180
-    )
+    latitude = StrictDecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
+    longitude = StrictDecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
 
 
 class LocatedOutputMixin(serializers.Serializer[Any]):

@@ -22,6 +22,15 @@ class StrictEmailField(serializers.EmailField):
         return str(super().to_internal_value(data))
 
 
+class StrictDecimalField(serializers.DecimalField):
+    """Decimals travel as strings ("26.893000"), both ways, so no precision is lost in JSON."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class InputModelSerializer(serializers.ModelSerializer[Any]):
     """Base of every model input serializer: text fields accept JSON strings only."""
 
@@ -30,4 +39,5 @@ class InputModelSerializer(serializers.ModelSerializer[Any]):
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
         models.EmailField: StrictEmailField,
+        models.DecimalField: StrictDecimalField,
     }

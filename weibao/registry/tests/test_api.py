@@ -137,6 +137,7 @@ class TestEnterpriseWrites:
             ("kinds", []),
             ("jurisdiction", "999999"),
             ("location", {"latitude": "91", "longitude": "0"}),
+            ("location", {"latitude": 26.9, "longitude": 112.6}),  # decimals travel as strings
             ("status", "sleeping"),
         ],
     )
