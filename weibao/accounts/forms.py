@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts import services
 from weibao.accounts.models import UNIT_ROLE_CHOICES
+from weibao.core.errors import ServiceValidationError
 
 
 class LoginForm(AuthenticationForm):
@@ -23,7 +24,7 @@ class LoginForm(AuthenticationForm):
                 self.user_cache = services.user_authenticate(
                     request=self.request, username=username, password=password
                 )
-            except services.ServiceValidationError as exc:
+            except ServiceValidationError as exc:
                 raise forms.ValidationError(exc.message_dict["__all__"]) from None
         return self.cleaned_data
 

@@ -25,8 +25,6 @@ from weibao.accounts import throttle
 from weibao.accounts.models import UNIT_ROLES, Agency, Invitation, User
 from weibao.core.errors import ServiceValidationError
 
-__all__ = ["ServiceValidationError"]
-
 
 def user_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
     """Check credentials with throttling; raise ServiceValidationError with a field-less reason."""
