@@ -59,6 +59,18 @@ def expiry_state_q(state: str, field: str = "expires_on", today: date | None = N
     return Q(**{f"{field}__gt": soon}) | Q(**{f"{field}__isnull": True})
 
 
+def coordinate_field(label: Any, limit: int) -> models.DecimalField[Any, Any]:
+    """An optional WGS-84 latitude (limit 90) or longitude (limit 180) in decimal degrees."""
+    return models.DecimalField(
+        label,
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-limit), MaxValueValidator(limit)],
+    )
+
+
 class EnterpriseKind(models.TextChoices):
     EXPLOSIVES_PRODUCTION = "explosives_production", _("Civil-explosives production")
     EXPLOSIVES_SALE = "explosives_sale", _("Civil-explosives sale")
@@ -112,22 +124,8 @@ class Enterprise(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesMode
         related_name="enterprises",
     )
     address = models.CharField(_("address"), max_length=300, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
     principal = models.CharField(_("principal"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     status = models.CharField(
@@ -298,22 +296,8 @@ class Site(UnitOwned):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     address = models.CharField(_("address"), max_length=300, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
     capacity_kg = models.DecimalField(
         _("design capacity (kg of explosive)"),
         max_digits=12,
