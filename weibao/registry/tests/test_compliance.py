@@ -150,3 +150,11 @@ def test_scan_query_count_is_constant(world: World, django_assert_max_num_querie
     compliance.scan()  # first scan creates the findings
     with django_assert_max_num_queries(12):
         compliance.scan()
+
+
+def test_administrator_switches_rules_in_the_admin(client: Any, world: World) -> None:
+    client.force_login(world.admin)
+    rule = ComplianceRule.objects.get(code="no_safety_officer")
+    response = client.get(f"/admin/registry/compliancerule/{rule.pk}/change/")
+    assert response.status_code == 200
+    assert client.get("/admin/registry/compliancerule/add/").status_code == 403
