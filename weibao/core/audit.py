@@ -101,7 +101,7 @@ def record(
     using = instance._state.db or "default"
     ctx = context.current()
     actor = context.current_actor()
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using, savepoint=False):
         # The head row comes with the migrations; get_or_create only matters after a flush.
         head, _ = AuditChainHead.objects.using(using).select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
