@@ -19,7 +19,7 @@ from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.serializers import InputModelSerializer, StrictCharField
 from weibao.core.api.services import ServiceModelViewSet
-from weibao.registry.api import DivisionCodeFilter
+from weibao.registry.filters import DivisionCodeFilter
 from weibao.registry.models import Jurisdiction
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from weibao.accounts import services as account_services
-from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.services import ServiceModelViewSet
@@ -25,17 +23,21 @@ from weibao.core.api.tabular import ExportMixin
 from weibao.core.files import sniff
 from weibao.registry import selectors, services, tables
 from weibao.registry import serializers as s
+from weibao.registry.filters import (
+    CertificateFilter,
+    EnterpriseFilter,
+    JurisdictionFilter,
+    PermitFilter,
+    PersonFilter,
+    SiteFilter,
+)
 from weibao.registry.models import (
     Certificate,
     Enterprise,
-    EnterpriseKind,
-    ExpiryState,
     Jurisdiction,
     Permit,
     Person,
     Site,
-    expiry_state_q,
-    kinds_q,
 )
 
 
@@ -50,35 +52,6 @@ class JurisdictionSerializer(serializers.ModelSerializer[Jurisdiction]):
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]{6}$"})
-class DivisionCodeFilter(django_filters.ModelChoiceFilter):
-    """Filter by a division code; an unknown code is a 400 naming it, not an empty list."""
-
-    def __init__(self, *args: Any, within: bool = True, **kwargs: Any) -> None:
-        # within=True: the division and everything inside it (430400 → its 12 counties).
-        self.within = within
-        kwargs.setdefault("queryset", Jurisdiction.objects.all())
-        kwargs.setdefault("to_field_name", "code")
-        kwargs.setdefault(
-            "error_messages",
-            {"invalid_choice": _("Unknown division code %(value)s.")},
-        )
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs: Any, value: Any) -> Any:
-        if value in (None, "") or not self.within:
-            return super().filter(qs, value)
-        return qs.filter(**{f"{self.field_name}__code__startswith": value.prefix})
-
-
-class JurisdictionFilter(FilterSet):
-    parent = DivisionCodeFilter(field_name="parent", within=False)
-    level = django_filters.ChoiceFilter(choices=Jurisdiction.Level.choices)
-
-    class Meta:
-        model = Jurisdiction
-        fields = ["level", "parent"]
-
-
 class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet[Jurisdiction]):
     """Administrative divisions (GB/T 2260): reference data every signed-in user may read."""
 
@@ -91,28 +64,6 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet[Jurisdiction]):
 
 
 # --- units and what they own ------------------------------------------------------------------
-class EnterpriseFilter(FilterSet):
-    jurisdiction = DivisionCodeFilter(field_name="jurisdiction")
-    kind = django_filters.ChoiceFilter(choices=EnterpriseKind.choices, method="filter_kind")
-    status = django_filters.ChoiceFilter(choices=Enterprise.Status.choices)
-    permit_state = django_filters.ChoiceFilter(
-        choices=ExpiryState.choices,
-        method="filter_permit_state",
-        help_text="units holding at least one permit in this state",
-    )
-
-    class Meta:
-        model = Enterprise
-        fields = ["jurisdiction", "kind", "status", "permit_state"]
-
-    def filter_kind(self, qs: Any, name: str, value: str) -> Any:
-        return qs.filter(kinds_q(value))
-
-    def filter_permit_state(self, qs: Any, name: str, value: str) -> Any:
-        permits = Permit.objects.filter(expiry_state_q(value)).values("enterprise_id")
-        return qs.filter(pk__in=permits)
-
-
 class EnterpriseViewSet(ExportMixin, ServiceModelViewSet):
     """Licensed units (从业单位) within your jurisdiction, or your own unit."""
 
@@ -178,23 +129,6 @@ class EnterpriseViewSet(ExportMixin, ServiceModelViewSet):
                 }
             ).data
         )
-
-
-class UnitOwnedFilter(FilterSet):
-    enterprise = IdFilter(field_name="enterprise_id")
-    jurisdiction = DivisionCodeFilter(field_name="enterprise__jurisdiction")
-
-
-class PermitFilter(UnitOwnedFilter):
-    kind = django_filters.ChoiceFilter(choices=Permit.Kind.choices)
-    state = django_filters.ChoiceFilter(choices=ExpiryState.choices, method="filter_state")
-
-    class Meta:
-        model = Permit
-        fields = ["enterprise", "jurisdiction", "kind", "state"]
-
-    def filter_state(self, qs: Any, name: str, value: str) -> Any:
-        return qs.filter(expiry_state_q(value))
 
 
 class PermitViewSet(ExportMixin, ServiceModelViewSet):
@@ -268,14 +202,6 @@ class PermitViewSet(ExportMixin, ServiceModelViewSet):
         return self.output(permit)
 
 
-class SiteFilter(UnitOwnedFilter):
-    kind = django_filters.ChoiceFilter(choices=Site.Kind.choices)
-
-    class Meta:
-        model = Site
-        fields = ["enterprise", "jurisdiction", "kind"]
-
-
 class SiteViewSet(ExportMixin, ServiceModelViewSet):
     """Sites and magazines, with their design capacity."""
 
@@ -301,15 +227,6 @@ class SiteViewSet(ExportMixin, ServiceModelViewSet):
 
     def update_object(self, obj: Site, data: dict[str, Any]) -> Site:
         return services.site_update(actor=self.actor, site=obj, data=data)
-
-
-class PersonFilter(UnitOwnedFilter):
-    post = django_filters.ChoiceFilter(choices=Person.Post.choices)
-    is_active = BooleanFilter()
-
-    class Meta:
-        model = Person
-        fields = ["enterprise", "jurisdiction", "post", "is_active"]
 
 
 class PersonViewSet(ExportMixin, ServiceModelViewSet):
@@ -343,20 +260,6 @@ class PersonViewSet(ExportMixin, ServiceModelViewSet):
 
     def update_object(self, obj: Person, data: dict[str, Any]) -> Person:
         return services.person_update(actor=self.actor, person=obj, data=data)
-
-
-class CertificateFilter(FilterSet):
-    person = IdFilter(field_name="person_id")
-    enterprise = IdFilter(field_name="person__enterprise_id")
-    kind = django_filters.ChoiceFilter(choices=Certificate.Kind.choices)
-    state = django_filters.ChoiceFilter(choices=ExpiryState.choices, method="filter_state")
-
-    class Meta:
-        model = Certificate
-        fields = ["person", "enterprise", "kind", "state"]
-
-    def filter_state(self, qs: Any, name: str, value: str) -> Any:
-        return qs.filter(expiry_state_q(value))
 
 
 class CertificateViewSet(ExportMixin, ServiceModelViewSet):

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from weibao.accounts.models import User
 from weibao.registry import selectors, services
+from weibao.registry.filters import EnterpriseFilter
 from weibao.registry.forms import (
     CertificateForm,
     ContactForm,
@@ -27,7 +28,7 @@ from weibao.registry.forms import (
     ServiceForm,
     SiteForm,
 )
-from weibao.registry.models import Enterprise, Permit, expiry_state_q, kinds_q
+from weibao.registry.models import Enterprise
 
 
 def _user(request: HttpRequest) -> User:
@@ -35,22 +36,19 @@ def _user(request: HttpRequest) -> User:
 
 
 def filtered_enterprises(user: User, form: EnterpriseFilterForm) -> Any:
+    """The units the list page shows: the API's filters (one meaning per filter) on the rows the
+    user may see, plus the same name/USCC search as the API's `search`."""
     rows = Enterprise.objects.visible_to(user).select_related("jurisdiction")
     if not form.is_valid():
         return rows.none()
-    data = form.cleaned_data
-    if data["search"]:
-        text = data["search"].strip()
+    data = {k: v for k, v in form.cleaned_data.items() if v and k != "search"}
+    filterset = EnterpriseFilter(data, queryset=rows)
+    if not filterset.is_valid():
+        return rows.none()
+    rows = filterset.qs
+    text = form.cleaned_data["search"].strip()
+    if text:
         rows = rows.filter(Q(name__icontains=text) | Q(uscc__icontains=text))
-    if data["jurisdiction"]:
-        rows = rows.filter(jurisdiction_id=data["jurisdiction"])
-    if data["kind"]:
-        rows = rows.filter(kinds_q(data["kind"]))
-    if data["status"]:
-        rows = rows.filter(status=data["status"])
-    if data["permit_state"]:
-        permits = Permit.objects.filter(expiry_state_q(data["permit_state"]))
-        rows = rows.filter(pk__in=permits.values("enterprise_id"))
     return rows.order_by("jurisdiction_id", "name")
 
 
