@@ -662,3 +662,21 @@ class TestExport:
         response = export(api(world.city, language="en"), "enterprise")
         assert response.status_code == 400
         assert "narrow the filters" in response.json()["errors"]["export"][0]
+
+
+@pytest.mark.parametrize("resource", ["enterprise", "permit", "site", "person", "certificate"])
+def test_every_export_is_scoped_for_units_and_partners(
+    world: World, api: Any, resource: str
+) -> None:
+    for unit in (world.unit_a, world.unit_b):
+        PermitFactory.create(enterprise=unit)
+        SiteFactory.create(enterprise=unit)
+        CertificateFactory.create(person=PersonFactory.create(enterprise=unit))
+    # Unit A's staff export only unit A's rows; unit B's code never appears.
+    rows = sheet_rows(export(api(world.unit_a_employee), resource).content)
+    assert len(rows) == 2  # header + unit A's one row of each kind
+    assert all(world.unit_b.uscc not in row and world.unit_b.name not in row for row in rows)
+    # The partner is granted units in county A only: no permits, sites or people at all.
+    partner_rows = sheet_rows(export(api(world.partner_user), resource).content)
+    expected = 2 if resource == "enterprise" else 1  # header (+ unit A)
+    assert len(partner_rows) == expected
