@@ -52,6 +52,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from exc
 
 
+def env_period(name: str, default: str) -> tuple[int, bool]:
+    """A span like "10wd" (working days) or "60d" (calendar days): (count, in working days)."""
+    raw = env(name, default).strip().lower()
+    working = raw.endswith("wd")
+    digits = raw[:-2] if working else raw[:-1] if raw.endswith("d") else ""
+    if not digits.isdigit() or int(digits) < 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a period such as 10wd or 60d.")
+    return int(digits), working
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -91,6 +101,8 @@ INSTALLED_APPS = [
     "weibao.core",
     "weibao.registry",
     "weibao.accounts",
+    "weibao.inspections",
+    "weibao.hazards",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +234,18 @@ STORAGES = {
 # A permit or certificate counts as "expiring" this many days before its expiry date.
 EXPIRING_WITHIN_DAYS = env_int("EXPIRING_WITHIN_DAYS", 60)
 MAX_SCAN_BYTES = env_int("MAX_SCAN_BYTES", 10 * 1024 * 1024)
+# Photos on inspections and hazards (JPEG or PNG, checked by content).
+MAX_PHOTO_BYTES = env_int("MAX_PHOTO_BYTES", 15 * 1024 * 1024)
+# Default rectification deadlines by hazard level: "<n>wd" (working days, chinese-calendar) or
+# "<n>d" (calendar days). An inspector or officer may always give a date instead.
+HAZARD_DEADLINES = {
+    "general": env_period("HAZARD_DEADLINE_GENERAL", "10wd"),
+    "major": env_period("HAZARD_DEADLINE_MAJOR", "60d"),
+}
+# Reminders to the unit this many days before a hazard's deadline (and on the day itself).
+HAZARD_REMIND_DAYS_BEFORE = env_int("HAZARD_REMIND_DAYS_BEFORE", 3)
+# A hazard's deadline may be extended this many times before the city bureau must approve.
+HAZARD_FREE_EXTENSIONS = env_int("HAZARD_FREE_EXTENSIONS", 1)
 # Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)

@@ -11,6 +11,8 @@ from weibao.core import views as core_views
 from weibao.core.api.audit import AuditEntryViewSet
 from weibao.core.api.notifications import NotificationViewSet
 from weibao.core.api.tabular import import_urls
+from weibao.hazards import api as hazards_api
+from weibao.inspections import api as inspections_api
 from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
 from weibao.registry.imports import IMPORTER as REGISTRY_IMPORTER
@@ -25,6 +27,8 @@ router.register("permits", registry_api.PermitViewSet, basename="permit")
 router.register("sites", registry_api.SiteViewSet, basename="site")
 router.register("people", registry_api.PersonViewSet, basename="person")
 router.register("certificates", registry_api.CertificateViewSet, basename="certificate")
+inspections_api.register(router)
+hazards_api.register(router)
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -38,6 +42,8 @@ urlpatterns = [
     path("", include("weibao.accounts.urls")),
     path("", include("weibao.core.urls")),
     path("", include("weibao.registry.urls")),
+    path("", include("weibao.inspections.urls")),
+    path("", include("weibao.hazards.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -42,3 +42,23 @@ def validate_scan(upload: Any) -> None:
         )
     if sniff(upload) is None:
         raise ValidationError(_("Only PDF, JPEG or PNG files are accepted."), code="file_type")
+
+
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
+
+
+def validate_photo(upload: Any) -> None:
+    """A photo (from a phone camera, usually): JPEG or PNG, at most settings.MAX_PHOTO_BYTES."""
+    if not upload or (getattr(upload, "_committed", False) and not hasattr(upload, "content_type")):
+        return
+    if upload.size > settings.MAX_PHOTO_BYTES:
+        raise ValidationError(
+            _("The photo is %(size)s; the limit is %(limit)s.")
+            % {
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.MAX_PHOTO_BYTES),
+            },
+            code="too_large",
+        )
+    if sniff(upload) not in PHOTO_TYPES:
+        raise ValidationError(_("Only JPEG or PNG photos are accepted."), code="file_type")

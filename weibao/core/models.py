@@ -178,3 +178,31 @@ class Notification(ScopedModel):
     def visibility_q(cls, user: Any) -> models.Q | None:
         # Notifications are personal: nobody, not even an administrator, reads another's.
         return models.Q(recipient_id=user.pk)
+
+
+class Counter(models.Model):
+    """A named sequence for document numbers (inspection notices, cases): no gaps, no repeats.
+
+    `next_value` locks the row for the rest of the caller's transaction, so two officers
+    submitting at once get consecutive numbers, and a rolled-back submission returns its number.
+    """
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    value = models.PositiveBigIntegerField(_("last value"), default=0)
+
+    class Meta:
+        verbose_name = _("document counter")
+        verbose_name_plural = _("document counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+    @classmethod
+    def next_value(cls, key: str) -> int:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("Counter.next_value must run inside the caller's transaction")
+        cls.objects.get_or_create(key=key)
+        counter = cls.objects.select_for_update().get(key=key)
+        counter.value += 1
+        counter.save(update_fields=["value"])
+        return counter.value

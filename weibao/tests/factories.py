@@ -11,6 +11,9 @@ from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFacto
 from factory.django import DjangoModelFactory, Password
 
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
+from weibao.hazards.choices import HazardCategory, HazardLevel
+from weibao.hazards.models import Hazard
+from weibao.inspections.models import Checklist, ChecklistItem
 from weibao.registry.models import Certificate, Enterprise, Jurisdiction, Permit, Person, Site
 from weibao.registry.validators import make_identity_number, make_uscc
 
@@ -50,6 +53,7 @@ class World:
     city: User
     county_a: User
     county_b: User
+    county_a2: User  # a second county A officer: regulator inspections need two
     partner_user: User
     admin: User
     unit_a: Enterprise
@@ -87,6 +91,7 @@ def build_world() -> World:
         city=UserFactory.create(username="city", role=Role.CITY_REGULATOR, agency=city_bureau),
         county_a=UserFactory.create(username="county_a", agency=county_a_bureau),
         county_b=UserFactory.create(username="county_b", agency=county_b_bureau),
+        county_a2=UserFactory.create(username="county_a2", agency=county_a_bureau),
         partner_user=UserFactory.create(
             username="partner", role=Role.PARTNER_VIEWER, agency=partner
         ),
@@ -163,3 +168,43 @@ class CertificateFactory(DjangoModelFactory[Certificate]):
     number = Sequence(lambda n: f"AQY{n:06d}")
     issued_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=300))
     expires_on = LazyFunction(lambda: timezone.localdate() + timedelta(days=700))
+
+
+# --- inspections and hazards -------------------------------------------------------------------
+def make_checklist(
+    *, code: str = "test-storage", kinds: str = "explosives_storage,explosives_sale", items: int = 3
+) -> Checklist:
+    """A current checklist with `items` items: the first is a major-hazard item."""
+    version = Checklist.objects.filter(code=code).count() + 1
+    Checklist.objects.filter(code=code).update(is_current=False)
+    checklist = Checklist.objects.create(
+        code=code,
+        version=version,
+        title=f"测试检查表{version}",
+        title_en=f"Test {version}",
+        kinds=kinds,
+    )
+    for n in range(1, items + 1):
+        ChecklistItem.objects.create(
+            checklist=checklist,
+            position=n,
+            text=f"检查项{n}",
+            text_en=f"Item {n}",
+            category=HazardCategory.STORAGE,
+            legal_basis="《民用爆炸物品安全管理条例》第四十一条",
+            hazard_level=HazardLevel.MAJOR if n == 1 else HazardLevel.GENERAL,
+        )
+    return checklist
+
+
+class HazardFactory(DjangoModelFactory[Hazard]):
+    class Meta:
+        model = Hazard
+
+    enterprise = SubFactory(EnterpriseFactory)
+    source = Hazard.Source.INSPECTION
+    level = HazardLevel.GENERAL
+    category = HazardCategory.STORAGE
+    description = Sequence(lambda n: f"库房{n}号防盗门损坏")
+    found_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=5))
+    deadline = LazyFunction(lambda: timezone.localdate() + timedelta(days=10))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -130,6 +131,15 @@ class Enterprise(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesMode
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    # How much more likely a random spot-check draw picks this unit (1 = ordinary). Set by
+    # regulators now; the risk assessment will feed it.
+    risk_weight = models.DecimalField(
+        _("spot-check weight"),
+        max_digits=5,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
