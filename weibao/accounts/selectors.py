@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from weibao.accounts.models import Agency, User
 from weibao.core.models import AuditEntry
@@ -17,6 +20,44 @@ class Tile:
     count: int
     url_name: str
     query: str = ""  # appended to the link, e.g. "permit_state=expired"
+
+
+def _routed(url_name: str) -> str:
+    """The URL name if it resolves, else "" (a tile without a link): the page may not exist yet
+    in every deployment, and the home page must not fail because of it."""
+    try:
+        reverse(url_name)
+    except NoReverseMatch:
+        return ""
+    return url_name
+
+
+def hazard_tiles(user: User) -> list[Tile]:
+    """Deadlines and acceptance: what a unit or a bureau has to act on."""
+    from weibao.hazards.models import HazardStatus
+    from weibao.hazards.selectors import hazard_counts
+
+    counts = hazard_counts(user)
+    days = settings.HAZARD_REMIND_DAYS_BEFORE
+    link = _routed("hazard-list")
+    due_label = ngettext(
+        "Hazards due within %(days)d day", "Hazards due within %(days)d days", days
+    ) % {"days": days}
+    tiles = [
+        # The list's due_within also counts overdue hazards; the tile counts those separately.
+        Tile(due_label, counts["due_soon"], link, f"due_within={days}&overdue=false"),
+        Tile(str(_("Overdue hazards")), counts["overdue"], link, "overdue=true"),
+    ]
+    if user.is_regulator or user.is_system_admin or user.is_unit_manager:
+        tiles.append(
+            Tile(
+                str(_("Awaiting acceptance")),
+                counts["awaiting_acceptance"],
+                link,
+                f"status={HazardStatus.AWAITING_ACCEPTANCE}",
+            )
+        )
+    return tiles
 
 
 def home_summary(user: User) -> list[Tile]:
@@ -32,6 +73,7 @@ def home_summary(user: User) -> list[Tile]:
         )
         tiles.append(Tile(str(_("Permits expiring soon")), permits["expiring"], ""))
         tiles.append(Tile(str(_("Expired permits")), permits["expired"], ""))
+        tiles.extend(hazard_tiles(user))
     elif user.is_regulator or user.is_system_admin:
 
         def holding(state: str) -> Q:
@@ -60,6 +102,7 @@ def home_summary(user: User) -> list[Tile]:
                 f"permit_state={ExpiryState.EXPIRING}",
             )
         )
+        tiles.extend(hazard_tiles(user))
     else:
         tiles.append(Tile(str(_("Units")), units.count(), "enterprise-list"))
     if user.is_regulator or user.is_system_admin or user.is_partner:

@@ -25,6 +25,14 @@ MESSAGES: dict[str, Any] = {
         "%(unit)s: inspection record %(number)s was submitted with %(count)d hazards found."
     ),
     "compliance.new": _("%(unit)s: new compliance findings: %(count)d (major hazards: %(major)d)."),
+    "hazard.due_soon": _(
+        "%(unit)s: hazard %(reference)s is due on %(deadline)s (days left: %(days)d)."
+    ),
+    "hazard.due_today": _("%(unit)s: hazard %(reference)s is due today (%(deadline)s)."),
+    "hazard.overdue_unit": _("%(unit)s: hazards that became overdue on %(date)s: %(count)d."),
+    "hazard.overdue_county": _(
+        "%(area)s: hazards that became overdue on %(date)s: %(count)d (units: %(units)d)."
+    ),
 }
 
 

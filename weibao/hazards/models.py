@@ -209,7 +209,8 @@ class Hazard(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBas
     def reject(self) -> None:
         pass
 
-    @transition(field=status, source=list(PENDING), target="=")
+    # target=None: extending keeps the status (django-fsm leaves the field as it is).
+    @transition(field=status, source=list(PENDING), target=None)
     def extend(self) -> None:
         self.extension_count += 1
         self.overdue_since = None

@@ -71,7 +71,7 @@ def _require_step(hazard: Hazard, method: str) -> None:
                 "allowed": ", ".join(allowed) or _("none"),
             },
             allowed=allowed,
-            status=hazard.status,
+            current_status=hazard.status,
         )
 
 
@@ -290,7 +290,7 @@ def hazard_plan_save(*, actor: User, hazard: Hazard, data: dict[str, Any]) -> Tr
         raise DomainError(
             _("The treatment plan can only change before the rectification is handed in."),
             allowed=allowed_actions(hazard),
-            status=hazard.status,
+            current_status=hazard.status,
         )
     plan = getattr(hazard, "plan", None) or TreatmentPlan(hazard=hazard)
     for field, value in data.items():
@@ -466,7 +466,7 @@ def hazard_attach(*, actor: User, hazard: Hazard, files: Sequence[Any]) -> list[
         raise DomainError(
             _("Files can be added only while the hazard is open or being rectified."),
             allowed=allowed_actions(hazard),
-            status=hazard.status,
+            current_status=hazard.status,
         )
     if not files:
         raise ServiceValidationError({"files": [_("Choose at least one file.")]})
@@ -502,7 +502,7 @@ def hazard_schedule_follow_up(
         raise DomainError(
             _("A closed or cancelled hazard needs no follow-up inspection."),
             allowed=allowed_actions(hazard),
-            status=hazard.status,
+            current_status=hazard.status,
         )
     if planned_on is not None and planned_on < timezone.localdate():
         raise ServiceValidationError({"planned_on": [_("The date cannot be in the past.")]})

@@ -132,7 +132,7 @@ def test_scan_notifies_new_findings_once(
         first = compliance.scan(Enterprise.objects.filter(pk=world.unit_a.pk))
     assert first.new >= 1
     recipients = set(Notification.objects.values_list("recipient__username", flat=True))
-    assert recipients == {"unit_a_principal", "unit_a_officer", "county_a"}
+    assert recipients == {"unit_a_principal", "unit_a_officer", "county_a", "county_a2"}
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["officer@example.org"]
 
     again = compliance.scan(Enterprise.objects.filter(pk=world.unit_a.pk))
