@@ -75,11 +75,6 @@ def _require_step(hazard: Hazard, method: str) -> None:
         )
 
 
-def _require_perm(actor: User, perm: str, hazard: Hazard, reason: str) -> None:
-    if not actor.has_perm(f"hazards.{perm}_hazard", hazard):
-        raise PermissionDenied(reason)
-
-
 def _event(
     hazard: Hazard,
     action: str,
@@ -261,31 +256,36 @@ def hazard_create(*, actor: User, data: dict[str, Any], photos: Sequence[Any] = 
     )
 
 
-def _unit_only(actor: User, hazard: Hazard, perm: str) -> None:
-    _require_perm(
-        actor,
-        perm,
-        hazard,
-        _("The unit's principal or safety officer does the rectification of its hazards."),
-    )
-
-
-def _acceptor_reason(hazard: Hazard) -> str:
-    if hazard.accepted_by_unit:
+def denial_reason(action: str, hazard: Hazard) -> str | None:
+    """Why a user without the permission for `action` (an fsm/perm name) may not take it."""
+    if action in {"accept", "reject", "cancel"}:
+        if hazard.accepted_by_unit:
+            return _(
+                "The unit's principal or safety officer decides on the unit's own general hazards."
+            )
         return _(
-            "The unit's principal or safety officer decides on the unit's own general hazards."
+            "Hazards found by the bureau, and every major hazard, are decided by the supervising "
+            "bureau."
         )
-    return _(
-        "Hazards found by the bureau, and every major hazard, are decided by the supervising "
-        "bureau."
-    )
+    if action in {"start", "submit_rectification", "plan"}:
+        return _("The unit's principal or safety officer does the rectification of its hazards.")
+    if action == "extend":
+        return _("Only the supervising bureau extends this hazard's deadline.")
+    if action == "follow_up":
+        return _("Only the supervising bureau schedules follow-up inspections.")
+    return None
+
+
+def _check(actor: User, action: str, hazard: Hazard) -> None:
+    if not actor.has_perm(f"hazards.{action}_hazard", hazard):
+        raise PermissionDenied(denial_reason(action, hazard))
 
 
 @transaction.atomic
 def hazard_plan_save(*, actor: User, hazard: Hazard, data: dict[str, Any]) -> TreatmentPlan:
     """Save the treatment plan (治理方案); any hazard may have one, a major hazard needs one."""
     hazard = _locked(hazard)
-    _unit_only(actor, hazard, "plan")
+    _check(actor, "plan", hazard)
     if hazard.status not in (HazardStatus.OPEN, HazardStatus.RECTIFYING):
         raise DomainError(
             _("The treatment plan can only change before the rectification is handed in."),
@@ -315,7 +315,7 @@ def _locked(hazard: Hazard) -> Hazard:
 @transaction.atomic
 def hazard_start(*, actor: User, hazard: Hazard, plan: dict[str, Any] | None = None) -> Hazard:
     hazard = _locked(hazard)
-    _unit_only(actor, hazard, "start")
+    _check(actor, "start", hazard)
     _require_step(hazard, "start")
     if plan:
         hazard_plan_save(actor=actor, hazard=hazard, data=plan)
@@ -342,7 +342,7 @@ def hazard_submit_rectification(
     *, actor: User, hazard: Hazard, note: str, files: Sequence[Any] = ()
 ) -> Hazard:
     hazard = _locked(hazard)
-    _unit_only(actor, hazard, "submit_rectification")
+    _check(actor, "submit_rectification", hazard)
     _require_step(hazard, "submit_rectification")
     if not note.strip():
         raise ServiceValidationError({"note": [_("Describe what was done to remove the hazard.")]})
@@ -360,7 +360,7 @@ def hazard_accept(
     *, actor: User, hazard: Hazard, opinion: str = "", files: Sequence[Any] = ()
 ) -> Hazard:
     hazard = _locked(hazard)
-    _require_perm(actor, "accept", hazard, _acceptor_reason(hazard))
+    _check(actor, "accept", hazard)
     _require_step(hazard, "accept")
     before = hazard.status
     hazard.accept()
@@ -375,7 +375,7 @@ def hazard_accept(
 @transaction.atomic
 def hazard_reject(*, actor: User, hazard: Hazard, reason: str) -> Hazard:
     hazard = _locked(hazard)
-    _require_perm(actor, "reject", hazard, _acceptor_reason(hazard))
+    _check(actor, "reject", hazard)
     _require_step(hazard, "reject")
     if not reason.strip():
         raise ServiceValidationError({"reason": [_("Say why the rectification is not accepted.")]})
@@ -398,12 +398,7 @@ def hazard_extend(
     """A new deadline with a reason; beyond settings.HAZARD_FREE_EXTENSIONS only the city bureau
     may extend (its officer's extension is the approval, recorded as such)."""
     hazard = _locked(hazard)
-    _require_perm(
-        actor,
-        "extend",
-        hazard,
-        _("Only the supervising bureau extends this hazard's deadline."),
-    )
+    _check(actor, "extend", hazard)
     _require_step(hazard, "extend")
     if not reason.strip():
         raise ServiceValidationError({"reason": [_("Give the reason for the extension.")]})
@@ -441,7 +436,7 @@ def hazard_extend(
 @transaction.atomic
 def hazard_cancel(*, actor: User, hazard: Hazard, reason: str) -> Hazard:
     hazard = _locked(hazard)
-    _require_perm(actor, "cancel", hazard, _acceptor_reason(hazard))
+    _check(actor, "cancel", hazard)
     _require_step(hazard, "cancel")
     if not reason.strip():
         raise ServiceValidationError({"reason": [_("Give the reason for cancelling.")]})
@@ -488,12 +483,7 @@ def hazard_schedule_follow_up(
     from weibao.inspections.services import inspection_create
 
     hazard = _locked(hazard)
-    _require_perm(
-        actor,
-        "follow_up",
-        hazard,
-        _("Only the supervising bureau schedules follow-up inspections."),
-    )
+    _check(actor, "follow_up", hazard)
     if hazard.status not in (
         HazardStatus.OPEN,
         HazardStatus.RECTIFYING,
