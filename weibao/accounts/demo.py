@@ -158,4 +158,8 @@ def load_demo() -> dict[str, int]:
             user.set_password(DEMO_PASSWORD)
             user.save()
             created["users"] += 1
+
+        from weibao.inspections.demo import load_inspections_demo
+
+        created.update(load_inspections_demo())
     return created

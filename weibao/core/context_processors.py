@@ -19,6 +19,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("My unit"), reverse("enterprise-detail", args=[user.enterprise_id])))
     else:
         items.append((_("Units"), reverse("enterprise-list")))
+    if user.is_regulator or user.is_system_admin or user.is_unit_user:
+        items.append((_("Campaigns"), reverse("campaign-list")))
+        items.append((_("Inspections"), reverse("inspection-list")))
+        items.append((_("Hazards"), reverse("hazard-list")))
     if user.is_regulator or user.is_system_admin or user.is_partner:
         items.append((_("Agencies"), reverse("agencies")))
     if user.has_perm("core.view_auditentry"):

@@ -80,7 +80,7 @@ class HazardFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        counties = jurisdiction_choices(user)
+        counties = jurisdiction_choices(user) if not user.is_unit_user else []
         if len(counties) > 1:
             field = cast(forms.ChoiceField, self.fields["jurisdiction"])
             field.choices = [("", _("All counties")), *counties]
@@ -168,6 +168,7 @@ class HazardCreateForm(forms.Form):
             units.queryset = Enterprise.objects.filter(pk=user.enterprise_id or 0)
             units.initial = user.enterprise_id
             units.widget = forms.HiddenInput()
+            units.disabled = True  # whatever is posted, it is the user's own unit
             del self.fields["source"]
         else:
             units.queryset = supervised_units(user)
@@ -191,8 +192,9 @@ class HazardCreateForm(forms.Form):
     def _chosen_unit(self, units: QuerySet[Enterprise]) -> Enterprise | None:
         """The unit picked so far (submitted, or in the query string): its sites and people are
         the ones offered."""
-        raw = self.data.get("enterprise") if self.is_bound else None
-        raw = raw or self.initial.get("enterprise") or self.fields["enterprise"].initial
+        field = self.fields["enterprise"]
+        raw = self.data.get("enterprise") if self.is_bound and not field.disabled else None
+        raw = raw or self.initial.get("enterprise") or field.initial
         try:
             return units.filter(pk=int(str(getattr(raw, "pk", raw)))).first()
         except (TypeError, ValueError):

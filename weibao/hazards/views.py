@@ -345,8 +345,13 @@ def hazard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.success(request, str(step.done))
             return redirect(target or reverse("hazard-detail", args=[hazard.pk]))
-    messages.error(request, _("Nothing was saved: correct the form below."))
     hazard = get_object_or_404(hazard_queryset(user), pk=pk)
+    if action not in available_steps(user, hazard):
+        # No form of this step on the page to show the errors on.
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, " ".join(errors) or _("You may not take this step."))
+        return redirect("hazard-detail", pk=hazard.pk)
+    messages.error(request, _("Nothing was saved: correct the form below."))
     return _render_detail(request, hazard, (action, form))
 
 

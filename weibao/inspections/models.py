@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -178,7 +179,7 @@ class Campaign(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelB
         _("spot-check ratio"),
         max_digits=4,
         decimal_places=3,
-        default=0.2,
+        default=Decimal("0.2"),
         validators=[MinValueValidator(0), MaxValueValidator(1)],
     )
     created_by = models.ForeignKey(
@@ -278,8 +279,9 @@ class CampaignDraw(AuditedModel, ScopedModel):
     ratio = models.DecimalField(_("ratio"), max_digits=4, decimal_places=3)
     population = models.JSONField(_("units eligible, with weights"))
     inspector_pool = models.JSONField(_("inspectors available"))
-    conflicts = models.JSONField(_("conflicts of interest"))
-    result = models.JSONField(_("units drawn, with inspectors"))
+    # Empty lists are meaningful here ("no conflicts"), so blank is allowed.
+    conflicts = models.JSONField(_("conflicts of interest"), blank=True)
+    result = models.JSONField(_("units drawn, with inspectors"), blank=True)
     drawn_by = models.ForeignKey(
         "accounts.User", verbose_name=_("drawn by"), on_delete=models.PROTECT, related_name="+"
     )

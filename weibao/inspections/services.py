@@ -344,7 +344,7 @@ def _require_draft(actor: User, inspection: Inspection) -> None:
         raise DomainError(
             _("This inspection was submitted and is locked."),
             allowed=[],
-            status=inspection.status,
+            current_status=inspection.status,
         )
 
 

@@ -80,12 +80,17 @@ def problem(
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail → {"field" or "field.sub" or "items.0.field": [messages]}."""
+    """DRF's nested error detail → {"field" or "field.sub" or "items[0].field": [messages]}
+    (the same keys the services use, so a client parses one style)."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = api_settings.NON_FIELD_ERRORS_KEY if key == "non_field_errors" else str(key)
-            for k, v in _flatten(value, f"{prefix}{name}." if prefix or name else "").items():
+            if isinstance(key, int):  # ListField errors come as {index: detail}
+                child = f"{prefix[:-1]}[{key}]."
+            else:
+                name = api_settings.NON_FIELD_ERRORS_KEY if key == "non_field_errors" else str(key)
+                child = f"{prefix}{name}." if prefix or name else ""
+            for k, v in _flatten(value, child).items():
                 out.setdefault(k, []).extend(v)
     elif (
         isinstance(detail, list)
@@ -93,7 +98,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         and not all(isinstance(d, (str, exceptions.ErrorDetail)) for d in detail)
     ):
         for index, value in enumerate(detail):
-            for k, v in _flatten(value, f"{prefix}{index}.").items():
+            for k, v in _flatten(value, f"{prefix[:-1]}[{index}].").items():
                 out.setdefault(k, []).extend(v)
     else:
         messages = detail if isinstance(detail, list) else [detail]

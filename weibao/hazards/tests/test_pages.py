@@ -3,9 +3,6 @@ hazard, files, the acceptance record, the statistics, and the menu."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
 from datetime import timedelta
 from typing import Any
 
@@ -48,15 +45,9 @@ def client(client: Any) -> Any:
 
 
 @pytest.fixture
-def checklist(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A checklist for follow-up inspections (handed to the service while checklist selection
-    has no module of its own yet)."""
-    checklist = make_checklist()
-    if importlib.util.find_spec("weibao.inspections.checklists") is None:
-        stand_in = types.ModuleType("weibao.inspections.checklists")
-        stand_in.current_checklist_for = lambda unit: checklist  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "weibao.inspections.checklists", stand_in)
-    return checklist
+def checklist(db: None) -> Any:
+    """The current checklist a follow-up inspection of unit A is drawn up with."""
+    return make_checklist()
 
 
 def photo(name: str = "door.png") -> SimpleUploadedFile:
@@ -423,6 +414,9 @@ def test_a_step_the_status_does_not_allow_is_an_error_message(client: Any, world
     response = client.post(step_url(hazard, "reject"), {"reject-reason": "不合格"})
     assert response.status_code == 302
     assert "does not allow" in texts(response)[0]
+    client.force_login(world.unit_a_officer)  # bad input to a step not offered: a message
+    response = client.post(step_url(hazard, "extend"), {"extend-deadline": "not a date"})
+    assert response.status_code == 302 and "valid date" in texts(response)[-1]
     assert client.post(step_url(hazard, "unknown")).status_code == 404
     assert client.get(step_url(hazard, "reject")).status_code == 405
 
@@ -532,35 +526,28 @@ def test_regulator_records_a_hazard_for_a_unit_it_supervises(client: Any, world:
 
 
 def test_unit_records_its_own_self_inspection_finding(client: Any, world: World) -> None:
+    site = SiteFactory.create(enterprise=world.unit_a)
     client.force_login(world.unit_a_officer)
-    form = client.get(reverse("hazard-create")).context["form"]
-    assert "source" not in form.fields
-    response = client.post(
-        reverse("hazard-create"),
-        {
-            "enterprise": world.unit_b.pk,  # ignored: a unit records for itself only
-            "level": "general",
-            "category": "equipment",
-            "description": "监控硬盘故障",
-            "found_on": TODAY.isoformat(),
-            "deadline": (TODAY - timedelta(days=1)).isoformat(),
-        },
-    )
-    assert response.status_code == 200  # another unit is not a valid choice
-    response = client.post(
-        reverse("hazard-create"),
-        {
-            "enterprise": world.unit_a.pk,
-            "level": "general",
-            "category": "equipment",
-            "description": "监控硬盘故障",
-            "found_on": TODAY.isoformat(),
-            "deadline": (TODAY - timedelta(days=1)).isoformat(),
-        },
-    )
+    page = client.get(reverse("hazard-create"))
+    assert "source" not in page.context["form"].fields and site.name in page.content.decode()
+    data = {
+        "enterprise": world.unit_b.pk,  # ignored: a unit records for itself only
+        "level": "general",
+        "category": "equipment",
+        "description": "监控硬盘故障",
+        "site": site.pk,
+        "found_on": TODAY.isoformat(),
+        "deadline": (TODAY - timedelta(days=1)).isoformat(),
+    }
+    response = client.post(reverse("hazard-create"), data)
     assert response.status_code == 200
     assert "The deadline cannot be in the past." in response.context["form"].errors["deadline"]
     assert not Hazard.objects.filter(description="监控硬盘故障").exists()
+    response = client.post(reverse("hazard-create"), {**data, "deadline": ""})
+    assert response.status_code == 302
+    hazard = Hazard.objects.get(description="监控硬盘故障")
+    assert hazard.enterprise == world.unit_a and hazard.site == site
+    assert hazard.source == Hazard.Source.SELF_INSPECTION and hazard.accepted_by_unit
 
 
 # --- statistics -----------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ def test_same_inputs_same_result_and_seed_matters() -> None:
     population = [(u, 1.0) for u in range(1, 41)]
     one = draw(seed="s1", ratio=0.25, population=population, pool=[7, 8, 9, 10], conflicts=[])
     again = draw(
-        seed="s1", ratio=0.25, population=list(reversed(population)), pool=[10, 9, 8, 7],
+        seed="s1",
+        ratio=0.25,
+        population=list(reversed(population)),
+        pool=[10, 9, 8, 7],
         conflicts=[],
     )
     other = draw(seed="s2", ratio=0.25, population=population, pool=[7, 8, 9, 10], conflicts=[])

@@ -353,7 +353,7 @@ class TestPeople:
         }
         response = api(world.city).post(self.url, body, format="json")
         assert response.status_code == 400
-        assert "certificates.0.expires_on" in response.json()["errors"]
+        assert "certificates[0].expires_on" in response.json()["errors"]
         assert not Person.objects.filter(name="李四").exists()
 
 
