@@ -131,6 +131,10 @@ def main() -> None:
         HazardEvent(hazard=sample, action="reminded", actor=None, data={"days_left": 3})
         for _ in range(20)
     )
+    # What the nightly maintenance job leaves behind (planner statistics on SQLite).
+    from weibao.core.tasks import optimize_database
+
+    optimize_database.call()
     print(f"db: {connection.vendor}")
     print(
         f"setup: {len(units)} units, {Hazard.objects.count()} hazards in "

@@ -34,7 +34,6 @@ def _routed(url_name: str) -> str:
 
 def hazard_tiles(user: User) -> list[Tile]:
     """Deadlines and acceptance: what a unit or a bureau has to act on."""
-    from weibao.hazards.models import HazardStatus
     from weibao.hazards.selectors import hazard_counts
 
     counts = hazard_counts(user)
@@ -54,7 +53,7 @@ def hazard_tiles(user: User) -> list[Tile]:
                 str(_("Awaiting acceptance")),
                 counts["awaiting_acceptance"],
                 link,
-                f"status={HazardStatus.AWAITING_ACCEPTANCE}",
+                "to_accept=true",
             )
         )
     return tiles

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 NOTHING = Q(pk__in=[])
 
 
+def prefix_q(lookup: str, prefix: str) -> Q:
+    """Rows whose division code at `lookup` starts with `prefix`, written as a range
+    (code >= "430405" AND code < "430406") rather than LIKE: both SQLite and PostgreSQL (in any
+    collation) answer a range from the index, so a county's rows are found without a scan."""
+    if not prefix:
+        return Q()
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{lookup}__gte": prefix, f"{lookup}__lt": upper})
+
+
 def covers(user: Any, code: str) -> bool:
     """Whether a division code lies inside the jurisdiction a regulator supervises."""
     if user.is_system_admin:
@@ -37,7 +47,7 @@ class ScopedQuerySet(models.QuerySet[Any]):
 
 
 class ScopedModel(models.Model):
-    # Lookup path (without __startswith) to the 6-digit division code that places a row.
+    # Lookup path (without a lookup suffix) to the 6-digit division code that places a row.
     scope_lookup: ClassVar[str] = "jurisdiction__code"
     # Name partner-department grants use for this kind of row; None: partners never see it.
     partner_resource: ClassVar[str | None] = None
@@ -60,7 +70,7 @@ class ScopedModel(models.Model):
             return None
         q = NOTHING
         for prefix in prefixes:
-            q |= Q(**{f"{cls.scope_lookup}__startswith": prefix})
+            q |= prefix_q(cls.scope_lookup, prefix)
         extra = cls.extra_visibility_q(user)
         return q | extra if extra is not None else q
 

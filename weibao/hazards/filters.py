@@ -51,6 +51,17 @@ class DueWithinFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+TO_ACCEPT_HELP = (
+    "awaiting acceptance by you: for a bureau, hazards it found and every major one; for a "
+    "unit's principal or safety officer, the unit's own general hazards"
+)
+
+
+@extend_schema_field({"type": "boolean", "description": TO_ACCEPT_HELP})
+class ToAcceptFilter(BooleanFilter):
+    pass
+
+
 class HazardFilter(UnitOwnedFilter):
     site = IdFilter(field_name="site_id")
     inspection = IdFilter(field_name="inspection_id")
@@ -64,6 +75,12 @@ class HazardFilter(UnitOwnedFilter):
     due_within = DueWithinFilter(method="filter_due_within", help_text=DUE_WITHIN_HELP)
     found_on_after = django_filters.DateFilter(field_name="found_on", lookup_expr="gte")
     found_on_before = django_filters.DateFilter(field_name="found_on", lookup_expr="lte")
+    to_accept = ToAcceptFilter(method="filter_to_accept", help_text=TO_ACCEPT_HELP)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Pages pass the user; the API's filter backend passes the request.
+        self.user = user or getattr(self.request, "user", None)
 
     class Meta:
         model = Hazard
@@ -80,7 +97,16 @@ class HazardFilter(UnitOwnedFilter):
             "due_within",
             "found_on_after",
             "found_on_before",
+            "to_accept",
         ]
+
+    def filter_to_accept(self, qs: QuerySet[Hazard], name: str, value: bool | None) -> Any:
+        from weibao.hazards.selectors import awaiting_acceptance_q
+
+        if value is None or self.user is None:
+            return qs
+        q = awaiting_acceptance_q(self.user)
+        return qs.filter(q) if value else qs.exclude(q)
 
     def filter_overdue(self, qs: QuerySet[Hazard], name: str, value: bool | None) -> Any:
         if value is None:

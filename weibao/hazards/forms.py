@@ -71,6 +71,11 @@ class HazardFilterForm(forms.Form):
         max_value=MAX_DUE_WITHIN_DAYS,
         help_text=_("Still owed by the unit, with the deadline at most this many days away."),
     )
+    to_accept = forms.ChoiceField(
+        label=_("Awaiting your acceptance"),
+        required=False,
+        choices=[("", _("Any")), ("true", _("Yes"))],
+    )
     found_on_after = forms.DateField(
         label=_("Found from"), required=False, widget=forms.DateInput(attrs=DATE)
     )

@@ -24,6 +24,8 @@ def awaiting_acceptance_q(user: Any) -> Q:
         return awaiting & ~ACCEPTED_BY_UNIT_Q
     if user.is_unit_manager:
         return awaiting & ACCEPTED_BY_UNIT_Q
+    if user.is_unit_user or user.is_partner:
+        return Q(pk__in=[])  # employees and partner departments accept nothing
     return awaiting
 
 
@@ -31,12 +33,18 @@ def hazard_counts(user: Any, today: date | None = None) -> dict[str, int]:
     """What the home page counts: due soon, overdue, awaiting acceptance, open (one query)."""
     today = today or timezone.localdate()
     horizon = today + timedelta(days=settings.HAZARD_REMIND_DAYS_BEFORE)
-    counts: dict[str, int] = Hazard.objects.visible_to(user).aggregate(
-        due_soon=Count(
-            "pk", filter=Q(status__in=PENDING, deadline__gte=today, deadline__lte=horizon)
-        ),
-        overdue=Count("pk", filter=overdue_q(today)),
-        awaiting_acceptance=Count("pk", filter=awaiting_acceptance_q(user)),
-        open=Count("pk", filter=Q(status__in=ACTIVE)),
+    # Every count is of unresolved hazards: filtering on them first keeps closed history (the
+    # bulk of a mature ledger) out of the scan.
+    counts: dict[str, int] = (
+        Hazard.objects.visible_to(user)
+        .filter(status__in=ACTIVE)
+        .aggregate(
+            due_soon=Count(
+                "pk", filter=Q(status__in=PENDING, deadline__gte=today, deadline__lte=horizon)
+            ),
+            overdue=Count("pk", filter=overdue_q(today)),
+            awaiting_acceptance=Count("pk", filter=awaiting_acceptance_q(user)),
+            open=Count("pk", filter=Q(status__in=ACTIVE)),
+        )
     )
     return counts

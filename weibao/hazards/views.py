@@ -88,7 +88,7 @@ def filtered_hazards(user: User, form: HazardFilterForm) -> QuerySet[Hazard]:
     if form.is_bound:
         if not form.is_valid():
             return rows.none()
-        filterset = HazardFilter(form.filter_data(), queryset=rows)
+        filterset = HazardFilter(form.filter_data(), queryset=rows, user=user)
         if not filterset.is_valid():
             return rows.none()
         rows = filterset.qs

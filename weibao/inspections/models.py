@@ -18,7 +18,7 @@ from rules.contrib.models import RulesModelBase, RulesModelMixin
 
 from weibao.core.files import validate_photo
 from weibao.core.models import AuditedModel
-from weibao.core.scoping import ScopedModel
+from weibao.core.scoping import ScopedModel, prefix_q
 from weibao.hazards.choices import HazardCategory, HazardLevel
 from weibao.inspections import rules as ir
 from weibao.registry.models import (
@@ -253,7 +253,7 @@ class Campaign(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelB
     def units_in_scope(self) -> models.QuerySet[Enterprise]:
         where = Q(pk__in=[])
         for code in self.scope_list:
-            where |= Q(jurisdiction__code__startswith=jurisdiction_prefix(code))
+            where |= prefix_q("jurisdiction__code", jurisdiction_prefix(code))
         kinds = Q(pk__in=[])
         for kind in self.kind_list:
             kinds |= kinds_q(kind)

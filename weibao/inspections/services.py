@@ -22,7 +22,7 @@ from weibao.core.errors import DomainError, ServiceValidationError
 from weibao.core.files import validate_photo
 from weibao.core.models import Counter
 from weibao.core.notifications import notify
-from weibao.core.scoping import covers
+from weibao.core.scoping import covers, prefix_q
 from weibao.hazards.models import Hazard, HazardAttachment
 from weibao.hazards.services import hazard_record
 from weibao.inspections import draw as random_draw
@@ -135,7 +135,7 @@ def campaign_draw(
         )
     units = list(
         campaign.units_in_scope()
-        .filter(jurisdiction__code__startswith=prefix)
+        .filter(prefix_q("jurisdiction__code", prefix))
         .order_by("pk")
         .values_list("pk", "risk_weight")
     )

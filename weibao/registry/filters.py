@@ -8,6 +8,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
+from weibao.core.scoping import prefix_q
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -39,7 +40,7 @@ class DivisionCodeFilter(django_filters.ModelChoiceFilter):
     def filter(self, qs: Any, value: Any) -> Any:
         if value in (None, "") or not self.within:
             return super().filter(qs, value)
-        return qs.filter(**{f"{self.field_name}__code__startswith": value.prefix})
+        return qs.filter(prefix_q(f"{self.field_name}__code", value.prefix))
 
 
 class JurisdictionFilter(FilterSet):

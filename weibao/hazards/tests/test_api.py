@@ -336,3 +336,15 @@ def test_detail_queries_do_not_grow(world: World, api: Any) -> None:
     few = count_queries(client, detail(hazard))
     add(27)
     assert count_queries(client, detail(hazard)) == few
+
+
+def test_to_accept_is_what_the_caller_accepts(world: World, api: Any) -> None:
+    bureau = HazardFactory.create(enterprise=world.unit_a, status="awaiting_acceptance")
+    own = HazardFactory.create(
+        enterprise=world.unit_a, status="awaiting_acceptance", source="self_inspection"
+    )
+    HazardFactory.create(enterprise=world.unit_a, status="open")
+    assert ids(api(world.county_a).get(LIST, {"to_accept": "true"})) == {bureau.pk}
+    assert ids(api(world.unit_a_officer).get(LIST, {"to_accept": "true"})) == {own.pk}
+    assert ids(api(world.unit_a_employee).get(LIST, {"to_accept": "true"})) == set()
+    assert api(world.county_a).get(LIST, {"to_accept": "yes please"}).status_code == 400

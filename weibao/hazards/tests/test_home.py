@@ -100,7 +100,7 @@ def test_tiles_link_to_the_hazard_list(client: Any, world: World) -> None:
     queries = {t.label: t.query for t in response.context["summary"]}
     assert queries[DUE] == f"due_within={settings.HAZARD_REMIND_DAYS_BEFORE}&overdue=false"
     assert queries[OVERDUE] == "overdue=true"
-    assert queries[AWAITING] == "status=awaiting_acceptance"
+    assert queries[AWAITING] == "to_accept=true"
     try:
         url = reverse("hazard-list")
     except NoReverseMatch:  # the list page is not routed yet: the tiles render without links
@@ -109,7 +109,7 @@ def test_tiles_link_to_the_hazard_list(client: Any, world: World) -> None:
         return
     body = response.content.decode()
     assert f'href="{url}?overdue=true"' in body
-    assert f'href="{url}?status=awaiting_acceptance"' in body
+    assert f'href="{url}?to_accept=true"' in body
     assert f'href="{url}?due_within={settings.HAZARD_REMIND_DAYS_BEFORE}&amp;overdue=false"' in body
 
 

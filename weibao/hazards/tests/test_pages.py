@@ -184,9 +184,16 @@ def test_list_honours_the_home_tiles(client: Any, world: World) -> None:
 
     assert shown("overdue=true") == {late.pk}
     assert shown("status=awaiting_acceptance") == {handed_in.pk}
+    assert shown("to_accept=true") == {handed_in.pk}
     assert shown("due_within=3") == {late.pk, soon.pk}
     assert shown("due_within=3&overdue=false") == {soon.pk}
     assert shown("") == {late.pk, soon.pk, later.pk, handed_in.pk}
+    # The unit's own general hazard handed in is the unit's to accept, not the bureau's.
+    own = awaiting(world)
+    Hazard.objects.filter(pk=own.pk).update(source="self_inspection")
+    assert shown("to_accept=true") == {handed_in.pk}
+    client.force_login(world.unit_a_officer)
+    assert shown("to_accept=true") == {own.pk}
 
 
 def test_list_filters_and_search(client: Any, world: World) -> None:
