@@ -38,6 +38,7 @@ def days(n: int) -> Any:
 
 class TestHazardIsolation(ScopedApiContract):
     list_route = "api:hazard-list"
+    page_route = "hazard-list"
     detail_route = "api:hazard-detail"
     partner_sees_a = False
     unit_sees_a = True

@@ -96,6 +96,7 @@ def ids(response: Any) -> set[int]:
 # --- isolation contracts ------------------------------------------------------------------------
 class TestCampaignIsolation(ScopedApiContract):
     list_route = "api:campaign-list"
+    page_route = "campaign-list"
     detail_route = "api:campaign-detail"
     partner_sees_a = False
     unit_sees_a = True  # unit A is in county A: it sees the campaign it must self-inspect for
@@ -106,6 +107,7 @@ class TestCampaignIsolation(ScopedApiContract):
 
 class TestInspectionIsolation(ScopedApiContract):
     list_route = "api:inspection-list"
+    page_route = "inspection-list"
     detail_route = "api:inspection-detail"
     partner_sees_a = False
     unit_sees_a = True  # a submitted inspection of unit A
