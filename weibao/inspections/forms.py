@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from weibao.accounts.models import User
 from weibao.inspections.models import Answer, Campaign, Checklist, Inspection
 from weibao.inspections.selectors import CampaignState
-from weibao.inspections.services import REGULATOR_ROLES
+from weibao.inspections.services.inspections import REGULATOR_ROLES
 from weibao.registry.forms import ServiceForm
 from weibao.registry.models import Enterprise, EnterpriseKind, Jurisdiction, Site
 
