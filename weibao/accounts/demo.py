@@ -88,7 +88,7 @@ PERSONAS = [
         "谭小军",
         Role.EMPLOYEE,
         None,
-        "employee of the 南岭 plant: reads own unit, reports hazards",
+        "employee of the 南岭 plant: reads own unit",
         NANLING,
     ),
     Persona(

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 # verb → message with %(name)s parameters. Add one line per kind of notification.
 MESSAGES: dict[str, Any] = {
     "inspection.submitted": _(
-        "%(unit)s: inspection record %(number)s was submitted with %(count)d hazards found."
+        "%(unit)s: inspection record %(number)s was submitted; hazards found: %(count)d."
     ),
     "compliance.new": _("%(unit)s: new compliance findings: %(count)d (major hazards: %(major)d)."),
     "hazard.due_soon": _(

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 from rules.contrib.models import RulesModelBase, RulesModelMixin
 
@@ -25,7 +26,7 @@ class HazardStatus(models.TextChoices):
     OPEN = "open", _("Open")
     RECTIFYING = "rectifying", _("Rectifying")
     AWAITING_ACCEPTANCE = "awaiting_acceptance", _("Awaiting acceptance")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("hazard status", "Closed")
     CANCELLED = "cancelled", _("Cancelled")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
@@ -160,7 +160,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("found_total", gettext_lazy("Hazards found"), aliases=("排查隐患数",)),
     Column("found_general", gettext_lazy("General hazards"), aliases=("一般隐患",)),
     Column("found_major", gettext_lazy("Major hazards"), aliases=("重大隐患",)),
-    Column("closed", gettext_lazy("Closed"), aliases=("已整改销号",)),
+    Column("closed", pgettext_lazy("hazard statistics", "Closed"), aliases=("已整改销号",)),
     Column("closed_on_time", gettext_lazy("Closed on time"), aliases=("按期整改",)),
     Column("rectification_rate", gettext_lazy("Rectification rate"), aliases=("整改率",), width=10),
     Column("open_at_end", gettext_lazy("Open at quarter end"), aliases=("季末未整改",)),

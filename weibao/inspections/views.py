@@ -400,8 +400,9 @@ def _js_strings() -> dict[str, str]:
         "saving": _("Saving…"),
         "saved": _("All changes saved at %(time)s."),
         "local": _("Saved on this phone, will sync when online."),
-        "photo_waiting": _("1 photo waiting to upload."),
-        "photos_waiting": _("%(count)s photos waiting to upload."),
+        "local_photos": _(
+            "Saved on this phone, will sync when online. Photos waiting to upload: %(count)s."
+        ),
         "signin": _("Sign in again to sync. Your changes are kept on this phone."),
         "invalid": _("Not saved: %(errors)s"),
         "locked": _(

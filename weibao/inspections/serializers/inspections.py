@@ -54,8 +54,16 @@ class PhotoOutput(serializers.ModelSerializer[AnswerPhoto]):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+class UnansweredChoiceField(serializers.ChoiceField):
+    """An answer's result, or null while the item has not been answered yet."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value or None
+
+
 class AnswerOutput(serializers.ModelSerializer[Answer]):
     item = serializers.IntegerField(source="item_id")
+    result = UnansweredChoiceField(choices=Answer.Result.choices, allow_null=True)
     display_text = serializers.CharField()
     category_display = serializers.CharField(source="get_category_display")
     hazard_level_display = serializers.CharField(source="get_hazard_level_display")

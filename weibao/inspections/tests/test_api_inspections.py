@@ -63,7 +63,7 @@ def test_full_flow_over_the_api(world: World, api: Any) -> None:
     assert body["status"] == "draft"
     assert body["site_name"] == site.name
     assert [p["id"] for p in body["inspectors"]] == sorted([world.county_a.pk, world.county_a2.pk])
-    assert [a["result"] for a in body["answers"]] == ["", "", ""]
+    assert [a["result"] for a in body["answers"]] == [None, None, None]
     first, second, third = (a["item"] for a in body["answers"])
     url = detail_url(body["id"])
 

@@ -35,6 +35,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def client(client: Any) -> Any:
+    # The assertions read English text; Chinese is the catalogue's business (test_i18n).
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 def png(size: tuple[int, int] = (40, 20)) -> bytes:

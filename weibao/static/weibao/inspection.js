@@ -437,10 +437,7 @@
 
   function showLocal() {
     queuedCount().then(function (count) {
-      var text = strings.local;
-      if (count === 1) text += " " + strings.photo_waiting;
-      else if (count) text += " " + fmt(strings.photos_waiting, { count: count });
-      setStatus("local", text);
+      setStatus("local", count ? fmt(strings.local_photos, { count: count }) : strings.local);
     });
   }
 
