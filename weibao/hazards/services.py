@@ -307,7 +307,9 @@ def hazard_plan_save(*, actor: User, hazard: Hazard, data: dict[str, Any]) -> Tr
 def _locked(hazard: Hazard) -> Hazard:
     """Re-read the hazard under a row lock: two officers acting at once take turns."""
     locked: Hazard = (
-        Hazard.objects.select_for_update().select_related("enterprise").get(pk=hazard.pk)
+        Hazard.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .get(pk=hazard.pk)
     )
     return locked
 

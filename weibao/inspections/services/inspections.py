@@ -196,7 +196,9 @@ def inspection_update(
 ) -> Inspection:
     """Change a draft: its fields, its inspectors and any of its answers (by checklist item)."""
     inspection = (
-        Inspection.objects.select_for_update().select_related("enterprise").get(pk=inspection.pk)
+        Inspection.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .get(pk=inspection.pk)
     )
     _require_draft(actor, inspection)
     unknown = sorted(set(data) - set(EDITABLE) - {"inspectors"})
@@ -294,7 +296,7 @@ def _number(inspection: Inspection, year: int) -> str:
 def inspection_submit(*, actor: User, inspection: Inspection) -> Inspection:
     """Lock the record, give it its number, and put every failed item on the hazard ledger."""
     inspection = (
-        Inspection.objects.select_for_update()
+        Inspection.objects.select_for_update(of=("self",))
         .select_related("enterprise", "agency", "site")
         .get(pk=inspection.pk)
     )
