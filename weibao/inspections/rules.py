@@ -12,6 +12,7 @@ from weibao.core.scoping import covers
 __all__ = [
     "is_authenticated",
     "is_regulator",
+    "is_system_admin",
     "is_unit_manager",
     "may_draw",
     "may_edit_inspection",

@@ -216,7 +216,10 @@ class InspectorConflict(RulesModelMixin, AuditedModel, ScopedModel, metaclass=Ru
         constraints = [
             models.UniqueConstraint(fields=["inspector", "enterprise"], name="conflict_once")
         ]
-        rules_permissions = {"view": ir.is_regulator, "add": ir.is_regulator}
+        rules_permissions = {
+            "view": ir.is_regulator | ir.is_system_admin,
+            "add": ir.is_regulator | ir.is_system_admin,
+        }
 
     def __str__(self) -> str:
         return f"{self.inspector} ≠ {self.enterprise}"

@@ -17,7 +17,7 @@ from weibao.inspections import services
 from weibao.inspections.models import Campaign, Checklist, Inspection, InspectorConflict
 from weibao.registry.models import Enterprise
 from weibao.tests.contracts import ScopedApiContract
-from weibao.tests.factories import EnterpriseFactory, World, make_checklist
+from weibao.tests.factories import EnterpriseFactory, UserFactory, World, make_checklist
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +288,15 @@ def checklist_body(**overrides: Any) -> dict[str, Any]:
         ],
     }
     return {**body, **overrides}
+
+
+def test_system_admin_lists_and_records_conflicts(world: World, api: Any) -> None:
+    admin = UserFactory.create(username="sysadmin", role="system_admin", agency=None)
+    client = api(admin)
+    assert client.get(reverse("api:inspector-conflict-list")).status_code == 200
+    response = client.post(
+        reverse("api:inspector-conflict-list"),
+        {"inspector": world.county_a.pk, "enterprise": world.unit_a.pk, "reason": "亲属关系"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
