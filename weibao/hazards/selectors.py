@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from weibao.hazards.choices import HazardLevel
 from weibao.hazards.models import ACTIVE, PENDING, Hazard, HazardStatus, overdue_q
+from weibao.hazards.services import allowed_actions
 
 # Mirrors Hazard.accepted_by_unit in SQL: the unit's own general hazards.
 ACCEPTED_BY_UNIT_Q = Q(source__in=sorted(Hazard.UNIT_SOURCES), level=HazardLevel.GENERAL)
@@ -48,3 +49,53 @@ def hazard_counts(user: Any, today: date | None = None) -> dict[str, int]:
         )
     )
     return counts
+
+
+# Every action the API and pages may offer, in the order they are listed (life-cycle steps
+# first, as a 409 lists them), with the rules permission on Hazard that guards it.
+ACTION_ORDER = [
+    "start",
+    "submit-rectification",
+    "accept",
+    "reject",
+    "extend",
+    "cancel",
+    "plan",
+    "attachments",
+    "follow-up",
+]
+ACTION_PERMS = {
+    "start": "start",
+    "submit-rectification": "submit_rectification",
+    "accept": "accept",
+    "reject": "reject",
+    "extend": "extend",
+    "cancel": "cancel",
+    "plan": "plan",
+    "follow-up": "follow_up",
+}
+
+
+def user_actions(user: Any, hazard: Hazard) -> list[str]:
+    """What `user` may do with `hazard` now: the steps its status allows that the rules let this
+    user take, plus the side steps (plan, files, follow-up). Mirrors the services' checks without
+    queries, so the API list and the hazard page offer exactly what would succeed."""
+
+    def may(perm: str) -> bool:
+        return bool(user.has_perm(f"hazards.{perm}_hazard", hazard))
+
+    actions = {a for a in allowed_actions(hazard) if may(ACTION_PERMS[a])}
+    # A further extension is the city bureau's approval.
+    if hazard.extension_count >= settings.HAZARD_FREE_EXTENSIONS and not (
+        user.is_city_regulator or user.is_system_admin
+    ):
+        actions.discard("extend")
+    if hazard.status in PENDING:
+        if may("plan"):
+            actions.add("plan")
+        if may("plan") or may("follow_up"):
+            actions.add("attachments")
+    # A follow-up inspection is made by a bureau officer (inspection_create requires one).
+    if hazard.status in ACTIVE and user.is_regulator and may("follow_up"):
+        actions.add("follow-up")
+    return [a for a in ACTION_ORDER if a in actions]

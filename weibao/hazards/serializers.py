@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +20,6 @@ from rest_framework import serializers
 from weibao.core.api.serializers import InputModelSerializer, StrictCharField
 from weibao.hazards.choices import HazardCategory, HazardLevel
 from weibao.hazards.models import (
-    ACTIVE,
     PENDING,
     Hazard,
     HazardAttachment,
@@ -29,63 +27,15 @@ from weibao.hazards.models import (
     HazardStatus,
     TreatmentPlan,
 )
-from weibao.hazards.services import allowed_actions
+from weibao.hazards.selectors import ACTION_ORDER, user_actions
 from weibao.registry.models import Enterprise, Person, Site
 
 # Every action name `allowed_actions` may list (the life-cycle steps first, as the 409 lists them).
-ACTION_CHOICES = [
-    ("start", "start"),
-    ("submit-rectification", "submit-rectification"),
-    ("accept", "accept"),
-    ("reject", "reject"),
-    ("extend", "extend"),
-    ("cancel", "cancel"),
-    ("plan", "plan"),
-    ("attachments", "attachments"),
-    ("follow-up", "follow-up"),
-]
-
-ACTION_ORDER = [code for code, _label in ACTION_CHOICES]
-
-# API action → the rules permission on Hazard that guards it.
-ACTION_PERMS = {
-    "start": "start",
-    "submit-rectification": "submit_rectification",
-    "accept": "accept",
-    "reject": "reject",
-    "extend": "extend",
-    "cancel": "cancel",
-    "plan": "plan",
-    "follow-up": "follow_up",
-}
+ACTION_CHOICES = [(action, action) for action in ACTION_ORDER]
 
 MAX_TEXT = 4000
 MAX_FILES = 20
 MAX_WORKING_DAYS = 365
-
-
-def may(user: Any, perm: str, hazard: Hazard) -> bool:
-    return bool(user.has_perm(f"hazards.{perm}_hazard", hazard))
-
-
-def user_actions(user: Any, hazard: Hazard) -> list[str]:
-    """What `user` may do with `hazard` now (mirrors the services' checks, without queries)."""
-    actions = [a for a in allowed_actions(hazard) if may(user, ACTION_PERMS[a], hazard)]
-    if (
-        "extend" in actions
-        and hazard.extension_count >= settings.HAZARD_FREE_EXTENSIONS
-        and not (user.is_city_regulator or user.is_system_admin)
-    ):
-        actions.remove("extend")  # a further extension needs the city bureau
-    planner = may(user, "plan", hazard)
-    if hazard.status in PENDING:
-        if planner:
-            actions.append("plan")
-        if planner or may(user, "follow_up", hazard):
-            actions.append("attachments")
-    if hazard.status in ACTIVE and may(user, "follow_up", hazard):
-        actions.append("follow-up")
-    return sorted(actions, key=ACTION_ORDER.index)
 
 
 # --- outputs --------------------------------------------------------------------------------------

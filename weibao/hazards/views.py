@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -54,6 +53,7 @@ from weibao.hazards.models import (
     HazardStatus,
     TreatmentPlan,
 )
+from weibao.hazards.selectors import user_actions
 
 PAGE_SIZE = 50
 PDF = "application/pdf"
@@ -202,40 +202,12 @@ STEPS: dict[str, Step] = {
     ),
 }  # fmt: skip
 
-# Life-cycle steps (allowed_actions names) → the rules permission they need.
-LIFECYCLE_PERMS = {
-    "start": "start",
-    "submit-rectification": "submit_rectification",
-    "accept": "accept",
-    "reject": "reject",
-    "extend": "extend",
-    "cancel": "cancel",
-}
-
 
 def available_steps(user: User, hazard: Hazard) -> list[str]:
-    """The steps this user may take on this hazard now: the life cycle allows them and the rules
-    let this user (the services check both again)."""
-    allowed = set(services.allowed_actions(hazard))
-
-    def may(perm: str) -> bool:
-        return bool(user.has_perm(f"hazards.{perm}_hazard", hazard))
-
-    steps = {a for a, perm in LIFECYCLE_PERMS.items() if a in allowed and may(perm)}
-    # A further extension is the city bureau's approval.
-    beyond_free = hazard.extension_count >= settings.HAZARD_FREE_EXTENSIONS
-    if beyond_free and not (user.is_city_regulator or user.is_system_admin):
-        steps.discard("extend")
-    if hazard.status in PENDING:
-        if may("plan"):
-            steps.add("attachments")
-            # A major hazard's start form carries the plan: one form, not two.
-            if not ("start" in steps and hazard.level == HazardLevel.MAJOR):
-                steps.add("plan")
-        elif may("follow_up"):
-            steps.add("attachments")
-    if hazard.status in ACTIVE and user.is_regulator and may("follow_up"):
-        steps.add("follow-up")
+    """The step forms this user may use on this hazard now (the API's `allowed_actions`)."""
+    steps = set(user_actions(user, hazard))
+    if "start" in steps and hazard.level == HazardLevel.MAJOR:
+        steps.discard("plan")  # a major hazard's start form carries the plan: one form, not two
     return [name for name in STEPS if name in steps]
 
 
