@@ -27,19 +27,25 @@ def sniff(upload: Any) -> str | None:
     return None
 
 
-def validate_scan(upload: Any) -> None:
-    """A scan of a document: PDF, JPEG or PNG, at most settings.MAX_SCAN_BYTES."""
-    if not upload or (getattr(upload, "_committed", False) and not hasattr(upload, "content_type")):
-        return  # an already stored file is not re-validated on every save
-    if upload.size > settings.MAX_SCAN_BYTES:
+def _needs_check(upload: Any) -> bool:
+    # An already stored file is not re-validated on every save of the row that holds it.
+    stored = getattr(upload, "_committed", False) and not hasattr(upload, "content_type")
+    return bool(upload) and not stored
+
+
+def _check_size(upload: Any, limit: int, message: Any) -> None:
+    if upload.size > limit:
         raise ValidationError(
-            _("The file is %(size)s; the limit is %(limit)s.")
-            % {
-                "size": filesizeformat(upload.size),
-                "limit": filesizeformat(settings.MAX_SCAN_BYTES),
-            },
+            message % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
             code="too_large",
         )
+
+
+def validate_scan(upload: Any) -> None:
+    """A scan of a document: PDF, JPEG or PNG, at most settings.MAX_SCAN_BYTES."""
+    if not _needs_check(upload):
+        return
+    _check_size(upload, settings.MAX_SCAN_BYTES, _("The file is %(size)s; the limit is %(limit)s."))
     if sniff(upload) is None:
         raise ValidationError(_("Only PDF, JPEG or PNG files are accepted."), code="file_type")
 
@@ -49,16 +55,10 @@ PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
 
 def validate_photo(upload: Any) -> None:
     """A photo (from a phone camera, usually): JPEG or PNG, at most settings.MAX_PHOTO_BYTES."""
-    if not upload or (getattr(upload, "_committed", False) and not hasattr(upload, "content_type")):
+    if not _needs_check(upload):
         return
-    if upload.size > settings.MAX_PHOTO_BYTES:
-        raise ValidationError(
-            _("The photo is %(size)s; the limit is %(limit)s.")
-            % {
-                "size": filesizeformat(upload.size),
-                "limit": filesizeformat(settings.MAX_PHOTO_BYTES),
-            },
-            code="too_large",
-        )
+    _check_size(
+        upload, settings.MAX_PHOTO_BYTES, _("The photo is %(size)s; the limit is %(limit)s.")
+    )
     if sniff(upload) not in PHOTO_TYPES:
         raise ValidationError(_("Only JPEG or PNG photos are accepted."), code="file_type")
