@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rules.contrib.models import RulesModelBase, RulesModelMixin
 
 from weibao.accounts import rules as r
+from weibao.core.i18n import localized
 from weibao.core.models import AuditedModel
 from weibao.core.scoping import ScopedModel, ScopedQuerySet
 from weibao.registry.models import jurisdiction_prefix
@@ -83,9 +83,7 @@ class Agency(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModelBas
 
     @property
     def display_name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     def audit_scope_code(self) -> str:
         return self.jurisdiction_id

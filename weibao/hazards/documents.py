@@ -13,11 +13,11 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from weibao.core.documents import image_data_uri, render_pdf
 from weibao.core.errors import DomainError
+from weibao.core.i18n import is_english
 from weibao.hazards.choices import HazardLevel
 from weibao.hazards.models import Hazard, HazardEvent, HazardStatus
 from weibao.inspections.models import Inspection
@@ -26,14 +26,10 @@ NOTICE_TEMPLATE = "documents/rectification_notice.html"
 ACCEPTANCE_TEMPLATE = "documents/acceptance_record.html"
 
 
-def _english() -> bool:
-    return (get_language() or "").startswith("en")
-
-
 def _agency_name(agency: Any) -> str:
     if agency is None:
         return ""
-    return str(agency.name_en if _english() and agency.name_en else agency.name)
+    return str(agency.name_en if is_english() and agency.name_en else agency.name)
 
 
 # --- 责令限期整改通知书 -------------------------------------------------------------------------

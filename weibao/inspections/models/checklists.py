@@ -6,10 +6,10 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rules.contrib.models import RulesModelBase, RulesModelMixin
 
+from weibao.core.i18n import localized
 from weibao.core.models import AuditedModel
 from weibao.core.scoping import ScopedModel
 from weibao.hazards.choices import HazardCategory, HazardLevel
@@ -58,11 +58,7 @@ class Checklist(RulesModelMixin, AuditedModel, ScopedModel, metaclass=RulesModel
 
     @property
     def display_title(self) -> str:
-        return (
-            self.title_en
-            if (get_language() or "").startswith("en") and self.title_en
-            else self.title
-        )
+        return localized(self.title, self.title_en)
 
     @property
     def kind_list(self) -> list[str]:
@@ -105,6 +101,4 @@ class ChecklistItem(models.Model):
 
     @property
     def display_text(self) -> str:
-        return (
-            self.text_en if (get_language() or "").startswith("en") and self.text_en else self.text
-        )
+        return localized(self.text, self.text_en)

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from rules.contrib.models import RulesModelBase, RulesModelMixin
 
 from weibao.core.files import validate_photo
+from weibao.core.i18n import localized
 from weibao.core.models import AuditedModel
 from weibao.core.scoping import ScopedModel
 from weibao.hazards.choices import HazardCategory, HazardLevel
@@ -216,9 +216,7 @@ class Answer(models.Model):
 
     @property
     def display_text(self) -> str:
-        return (
-            self.text_en if (get_language() or "").startswith("en") and self.text_en else self.text
-        )
+        return localized(self.text, self.text_en)
 
 
 class AnswerPhoto(models.Model):
