@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "weibao.accounts",
     "weibao.inspections",
     "weibao.hazards",
+    "weibao.enforcement",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +247,28 @@ HAZARD_DEADLINES = {
 HAZARD_REMIND_DAYS_BEFORE = env_int("HAZARD_REMIND_DAYS_BEFORE", 3)
 # A hazard's deadline may be extended this many times before the city bureau must approve.
 HAZARD_FREE_EXTENSIONS = env_int("HAZARD_FREE_EXTENSIONS", 1)
+# --- enforcement (administrative penalty procedure; figures to verify, see docs/enforcement.md) --
+# The unit may state its defence this long after the notice of intended penalty (告知).
+CASE_DEFENCE_PERIOD = env_period("CASE_DEFENCE_PERIOD", "3wd")
+# A hearing must be requested within this period after the notice, when the penalty allows one.
+CASE_HEARING_REQUEST_PERIOD = env_period("CASE_HEARING_REQUEST_PERIOD", "5wd")
+# A hearing may be requested for permit suspension or revocation, suspension of business, or a
+# fine of at least these amounts (yuan) on a unit / on a person.
+CASE_HEARING_FINE_UNIT = env_int("CASE_HEARING_FINE_UNIT", 10_000)
+CASE_HEARING_FINE_PERSON = env_int("CASE_HEARING_FINE_PERSON", 2_000)
+# A proposed case is confirmed or dismissed within this period; a registered case is decided
+# within the second; a fine is paid within the third after the decision.
+CASE_PROPOSAL_PERIOD = env_period("CASE_PROPOSAL_PERIOD", "5wd")
+CASE_DECISION_PERIOD = env_period("CASE_DECISION_PERIOD", "90d")
+CASE_PAYMENT_PERIOD = env_period("CASE_PAYMENT_PERIOD", "15d")
+# A case deadline this many working days away counts as "near" on home pages.
+CASE_DEADLINE_NEAR_WORKING_DAYS = env_int("CASE_DEADLINE_NEAR_WORKING_DAYS", 3)
+# Escalation (daily): a case is proposed when a unit leaves a major hazard overdue, leaves a
+# hazard overdue after an extension, or has this many hazards overdue within the window (days).
+ESCALATE_MAJOR_OVERDUE = env_bool("ESCALATE_MAJOR_OVERDUE", True)
+ESCALATE_EXTENDED_OVERDUE = env_bool("ESCALATE_EXTENDED_OVERDUE", True)
+ESCALATE_REPEAT_COUNT = env_int("ESCALATE_REPEAT_COUNT", 3)
+ESCALATE_REPEAT_WINDOW_DAYS = env_int("ESCALATE_REPEAT_WINDOW_DAYS", 365)
 # Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)

@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("weibao.registry.urls")),
     path("", include("weibao.inspections.urls")),
     path("", include("weibao.hazards.urls")),
+    path("", include("weibao.enforcement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

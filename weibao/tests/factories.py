@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 from factory.declarations import LazyAttribute, LazyFunction, Sequence, SubFactory
 from factory.django import DjangoModelFactory, Password
+from factory.helpers import post_generation
 
 from weibao.accounts.models import Agency, PartnerGrant, Role, User
+from weibao.enforcement.models import Case, LegalProvision
 from weibao.hazards.choices import HazardCategory, HazardLevel
 from weibao.hazards.models import Hazard
 from weibao.inspections.models import Checklist, ChecklistItem
@@ -208,3 +212,88 @@ class HazardFactory(DjangoModelFactory[Hazard]):
     description = Sequence(lambda n: f"库房{n}号防盗门损坏")
     found_on = LazyFunction(lambda: timezone.localdate() - timedelta(days=5))
     deadline = LazyFunction(lambda: timezone.localdate() + timedelta(days=10))
+
+
+def provision(code: str = "wsl-2021-102") -> LegalProvision:
+    """A shipped legal provision (loaded by the enforcement data migration)."""
+    return LegalProvision.objects.get(code=code)
+
+
+class CaseFactory(DjangoModelFactory[Case]):
+    """A proposed case of county A's unit by county A's bureau; pass `officers=[...]` and
+    `provisions=[...]` to fill the many-to-many fields."""
+
+    class Meta:
+        model = Case
+        skip_postgeneration_save = True
+
+    enterprise = SubFactory(EnterpriseFactory)
+    agency = SubFactory(AgencyFactory)
+    title = "未采取措施消除事故隐患"
+    facts = Sequence(lambda n: f"经查，该单位库房{n}号防盗门损坏，责令限期整改后逾期未整改。")
+    deadline = LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
+
+    @post_generation
+    def officers(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            self.officers.set(extracted)
+
+    @post_generation
+    def provisions(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            self.provisions.set(extracted)
+
+
+# The steps `case_at` takes, in order, to bring a case to a stage.
+CASE_STAGES = (
+    "proposed",
+    "registered",
+    "investigating",
+    "notified",
+    "decided",
+    "executed",
+    "closed",
+)
+
+
+def case_at(world: World, stage: str, *, fine: str = "30000", **fields: Any) -> Case:
+    """A case of unit A brought to `stage` through the real services (documents included),
+    handled by county A's two officers under WSL Art. 102 with one fine of `fine` yuan; the
+    defence period is waived in writing so the decision can follow at once."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from weibao.enforcement import services
+
+    case = CaseFactory.create(
+        enterprise=world.unit_a,
+        agency=world.county_a_bureau,
+        officers=[world.county_a, world.county_a2],
+        provisions=[provision()],
+        **fields,
+    )
+    target = CASE_STAGES.index(stage)
+    actor = world.county_a
+    if target >= 1:
+        case = services.case_register(actor=actor, case=case)
+    if target >= 2:
+        case = services.case_investigate(actor=actor, case=case)
+    if target >= 3:
+        item = {"provision": provision(), "kind": "fine", "amount": Decimal(fine)}
+        case = services.case_notify(actor=actor, case=case, items=[item])
+    if target >= 4:
+        waiver = SimpleUploadedFile("waiver.pdf", b"%PDF-1.4\n%%EOF\n")
+        case = services.case_record_defence(actor=actor, case=case, waived=True, files=[waiver])
+        case = services.case_decide(actor=actor, case=case)
+    if target >= 5:
+        services.case_record_payment(
+            actor=actor,
+            case=case,
+            item=case.penalties.get(),
+            paid_on=timezone.localdate(),
+            receipt_number="FS-0001",
+        )
+        case = services.case_execute(actor=actor, case=case)
+    if target >= 6:
+        case = services.case_close(actor=actor, case=case)
+    case.refresh_from_db()
+    return case

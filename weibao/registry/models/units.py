@@ -262,11 +262,21 @@ class Permit(ExpiringDocument, UnitOwned):
         PRECURSOR_FILING = "precursor_filing", _("Precursor-chemicals filing")
         OTHER = "other", _("Other")
 
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("In force")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
+
     partner_resource = "permits"
 
     enterprise = models.ForeignKey(
         Enterprise, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="permits"
     )
+    # Set by a penalty decision (enforcement): suspension until a date, or revocation.
+    status = models.CharField(
+        _("permit status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     number = models.CharField(_("number"), max_length=100)
     scope = models.TextField(_("scope"), blank=True)
