@@ -114,7 +114,12 @@ def _locked(case: Case) -> Case:
 
 
 def _save(obj: Any) -> None:
-    obj.full_clean()
+    try:
+        obj.full_clean()
+    except ServiceValidationError:
+        raise
+    except ValidationError as exc:
+        raise ServiceValidationError(exc.message_dict) from None
     obj.save()
 
 
@@ -229,7 +234,7 @@ def handling_agency(enterprise: Enterprise, actor: User | None = None) -> Agency
         own: Agency = actor.agency
         return own
     code = enterprise.jurisdiction_id
-    agency = (
+    agency: Agency | None = (
         Agency.objects.filter(kind=Agency.Kind.COUNTY_BUREAU, jurisdiction_id=code, is_active=True)
         .order_by("id")
         .first()
@@ -678,10 +683,9 @@ def _apply_to_registry(case: Case, items: Iterable[PenaltyItem]) -> list[dict[st
         elif item.kind == PenaltyKind.SUSPENSION:
             unit_status = Enterprise.Status.SUSPENDED
     revoked = any(i.kind == PenaltyKind.PERMIT_REVOCATION for i in items)
-    if (
-        revoked
-        and not Permit.objects.filter(enterprise=enterprise, status=Permit.Status.ACTIVE).exists()
-    ):
+    # Revoked outright only when no permit is left (a suspended one comes back).
+    remaining = Permit.objects.filter(enterprise=enterprise).exclude(status=Permit.Status.REVOKED)
+    if revoked and not remaining.exists():
         unit_status = Enterprise.Status.REVOKED
     if unit_status != enterprise.status and enterprise.status != Enterprise.Status.REVOKED:
         changes.append({"unit": enterprise.pk, "from": enterprise.status, "to": unit_status})
