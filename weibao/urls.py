@@ -11,6 +11,7 @@ from weibao.core import views as core_views
 from weibao.core.api.audit import AuditEntryViewSet
 from weibao.core.api.notifications import NotificationViewSet
 from weibao.core.api.tabular import import_urls
+from weibao.enforcement import api as enforcement_api
 from weibao.hazards import api as hazards_api
 from weibao.inspections import api as inspections_api
 from weibao.registry import api as registry_api
@@ -29,6 +30,7 @@ router.register("people", registry_api.PersonViewSet, basename="person")
 router.register("certificates", registry_api.CertificateViewSet, basename="certificate")
 inspections_api.register(router)
 hazards_api.register(router)
+enforcement_api.register(router)
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),

@@ -34,8 +34,14 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    from weibao.enforcement.selectors import cases_due
+
     user = cast(User, request.user)
-    return render(request, "accounts/home.html", {"summary": selectors.home_summary(user)})
+    return render(
+        request,
+        "accounts/home.html",
+        {"summary": selectors.home_summary(user), "cases_due": cases_due(user)},
+    )
 
 
 @login_required

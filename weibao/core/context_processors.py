@@ -23,6 +23,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Campaigns"), reverse("campaign-list")))
         items.append((_("Inspections"), reverse("inspection-list")))
         items.append((_("Hazards"), reverse("hazard-list")))
+        items.append((_("Cases"), reverse("case-list")))
     if user.is_regulator or user.is_system_admin or user.is_partner:
         items.append((_("Agencies"), reverse("agencies")))
     if user.has_perm("core.view_auditentry"):

@@ -155,6 +155,14 @@ class PermitOutput(UnitRefOutput, serializers.ModelSerializer[Permit]):
     kind_display = serializers.CharField(source="get_kind_display")
     state = serializers.ChoiceField(choices=ExpiryState.choices)
     state_display = serializers.CharField(source="get_state_display")
+    status = serializers.ChoiceField(
+        choices=Permit.Status.choices,
+        help_text="in force, or suspended or revoked by a penalty decision (enforcement)",
+    )
+    status_display = serializers.CharField(source="get_status_display")
+    suspended_until = serializers.DateField(
+        allow_null=True, help_text="the end of a suspension; null otherwise"
+    )
     has_attachment = serializers.SerializerMethodField()
 
     class Meta:
@@ -172,6 +180,9 @@ class PermitOutput(UnitRefOutput, serializers.ModelSerializer[Permit]):
             "expires_on",
             "state",
             "state_display",
+            "status",
+            "status_display",
+            "suspended_until",
             "has_attachment",
             "created_at",
             "updated_at",

@@ -75,6 +75,8 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from weibao.enforcement.selectors import unit_cases
+
     user = _user(request)
     unit = selectors.enterprise_detail(user, pk)
     return render(
@@ -84,6 +86,7 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unit": unit,
             "findings": selectors.enterprise_findings(unit),
             "history": selectors.enterprise_history(user, unit),
+            "cases": unit_cases(user, unit),
             "accounts": selectors.unit_accounts(unit)
             if (user.is_regulator or user.is_unit_manager or user.is_system_admin)
             else [],

@@ -280,9 +280,9 @@ def test_no_decision_before_the_defence_period_ends_unless_waived_in_writing(
     case = case_at(world, "notified", fine="3000")  # below the hearing threshold
     assert not case.hearing_available
     before = snapshot(case)
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(DomainError) as refused:
         services.case_decide(actor=world.county_a, case=case)
-    assert case.defence_deadline.isoformat() in exc.value.detail  # type: ignore[union-attr]
+    assert case.defence_deadline.isoformat() in refused.value.detail  # type: ignore[union-attr]
     assert snapshot(case) == before
     # A waiver must be in writing.
     with pytest.raises(ServiceValidationError) as exc:
@@ -436,9 +436,9 @@ def test_a_failed_decision_changes_nothing_in_the_registry(world: World, monkeyp
 
 def test_execution_needs_every_fine_paid(world: World) -> None:
     case = case_at(world, "decided")
-    with pytest.raises(DomainError) as exc:
+    with pytest.raises(DomainError) as refused:
         services.case_execute(actor=world.county_a, case=case)
-    assert "not paid" in exc.value.detail
+    assert "not paid" in refused.value.detail
     item = case.penalties.get()
     with pytest.raises(ServiceValidationError) as exc:
         services.case_record_payment(

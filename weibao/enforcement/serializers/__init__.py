@@ -1,0 +1,76 @@
+"""API shapes of enforcement: legal provisions, cases (list and detail), the inputs of their
+steps, and case-quality reviews. One module per resource; everything is importable from here."""
+
+from weibao.enforcement.serializers.cases import (
+    ACTION_CHOICES,
+    API_ACTION_NAMES,
+    CaseDetailOutput,
+    CaseDocumentOutput,
+    CaseEventOutput,
+    CaseOutput,
+    PenaltyOutput,
+)
+from weibao.enforcement.serializers.inputs import (
+    UPLOAD_KINDS,
+    CaseFilesUpload,
+    CaseInput,
+    CaseUpdateInput,
+    DecideInput,
+    DefenceInput,
+    DefenceUpload,
+    DropInput,
+    HearingInput,
+    HearingUpload,
+    NoteInput,
+    NotifyInput,
+    PaymentInput,
+    PaymentUpload,
+    PenaltyItemInput,
+    RegisterInput,
+    ReviewInput,
+)
+from weibao.enforcement.serializers.provisions import (
+    ProvisionInput,
+    ProvisionOutput,
+    ProvisionRefOutput,
+)
+from weibao.enforcement.serializers.reviews import (
+    CaseReviewCoreOutput,
+    CaseReviewOutput,
+    GradeCountsOutput,
+    ReviewSummaryOutput,
+)
+
+__all__ = [
+    "ACTION_CHOICES",
+    "API_ACTION_NAMES",
+    "UPLOAD_KINDS",
+    "CaseDetailOutput",
+    "CaseDocumentOutput",
+    "CaseEventOutput",
+    "CaseFilesUpload",
+    "CaseInput",
+    "CaseOutput",
+    "CaseReviewCoreOutput",
+    "CaseReviewOutput",
+    "CaseUpdateInput",
+    "DecideInput",
+    "DefenceInput",
+    "DefenceUpload",
+    "DropInput",
+    "GradeCountsOutput",
+    "HearingInput",
+    "HearingUpload",
+    "NoteInput",
+    "NotifyInput",
+    "PaymentInput",
+    "PaymentUpload",
+    "PenaltyItemInput",
+    "PenaltyOutput",
+    "ProvisionInput",
+    "ProvisionOutput",
+    "ProvisionRefOutput",
+    "RegisterInput",
+    "ReviewInput",
+    "ReviewSummaryOutput",
+]
