@@ -23,6 +23,17 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def _media_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, _media_dir: Any) -> None:
+    # Uploads and issued documents go to a throwaway directory, never the developer's data.
+    settings.MEDIA_ROOT = _media_dir
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any, request: pytest.FixtureRequest) -> None:
     # Argon2 is deliberately slow; tests that check hashing itself are marked `real_hashing`.

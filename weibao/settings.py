@@ -410,5 +410,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint reports every layout step at INFO: noise in jobs, demo loads and logs.
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }

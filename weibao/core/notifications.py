@@ -33,6 +33,14 @@ MESSAGES: dict[str, Any] = {
     "hazard.overdue_county": _(
         "%(area)s: hazards that became overdue on %(date)s: %(count)d (units: %(units)d)."
     ),
+    "case.proposed": _(
+        "%(unit)s: case %(reference)s was proposed because hazards were left overdue "
+        "(facts: %(count)d); confirm or dismiss it by %(deadline)s."
+    ),
+    "case.evidence": _(
+        "%(unit)s: proposed case %(reference)s has new facts of hazards left overdue "
+        "(facts: %(count)d)."
+    ),
 }
 
 

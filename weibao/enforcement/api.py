@@ -30,7 +30,7 @@ from weibao.core.api.viewsets import ScopedViewSetMixin
 from weibao.enforcement import selectors, services, tables
 from weibao.enforcement import serializers as s
 from weibao.enforcement.filters import CaseFilter, CaseReviewFilter, ProvisionFilter
-from weibao.enforcement.models import Case, CaseDocument, CaseReview, LegalProvision
+from weibao.enforcement.models import Case, CaseReview, LegalProvision
 
 PDF_CONTENT_TYPE = "application/pdf"
 CONFLICT_RESPONSE = OpenApiResponse(
@@ -425,7 +425,9 @@ class CaseViewSet(
     ) -> FileResponse:
         """One document of the case file, the stored bytes as issued or uploaded."""
         case = self.get_object()
-        document = CaseDocument.objects.filter(case=case, pk=int(document_id or 0)).first()
+        document = (
+            selectors.case_documents(self.actor).filter(case=case, pk=int(document_id or 0)).first()
+        )
         if document is None:
             raise exceptions.NotFound()
         try:

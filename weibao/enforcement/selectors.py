@@ -153,6 +153,23 @@ def status_counts(user: User, jurisdiction: str = "") -> dict[str, int]:
 # --- one case -------------------------------------------------------------------------------------
 
 
+def is_party(user: User) -> bool:
+    """Unit staff read their own case as the party: what was served on them, not the bureau's
+    internal file (approval form, evidence, escalation facts, notes of internal steps, review)."""
+    return bool(getattr(user, "is_unit_user", False))
+
+
+def case_documents(user: User) -> QuerySet[CaseDocument]:
+    """The documents of visible cases this user may open (pages, API, downloads)."""
+    rows = CaseDocument.objects.select_related("issued_by")
+    return rows.filter(kind__in=CaseDocument.PARTY_KINDS) if is_party(user) else rows
+
+
+def case_events(user: User) -> QuerySet[CaseEvent]:
+    rows = CaseEvent.objects.select_related("actor", "document")
+    return rows.filter(action__in=CaseEvent.PARTY_ACTIONS) if is_party(user) else rows
+
+
 def case_queryset(user: User) -> QuerySet[Case]:
     """One case with everything its page reads, in a fixed number of queries however long its
     timeline or however many its documents, penalties and evidence."""
@@ -169,8 +186,8 @@ def case_queryset(user: User) -> QuerySet[Case]:
             ),
             "hazards",
             "inspections",
-            Prefetch("documents", queryset=CaseDocument.objects.select_related("issued_by")),
-            Prefetch("events", queryset=CaseEvent.objects.select_related("actor", "document")),
+            Prefetch("documents", queryset=case_documents(user)),
+            Prefetch("events", queryset=case_events(user)),
         )
     )
 

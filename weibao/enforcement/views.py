@@ -292,6 +292,7 @@ def _render_detail(
         forms_by_step[bound[0]] = bound[1]
     documents = list(case.documents.all())
     penalties = list(case.penalties.all())
+    party = selectors.is_party(user)
     proposal = case.status == CaseStatus.PROPOSED
     fines = [p for p in penalties if p.is_fine]
     return render(
@@ -307,10 +308,10 @@ def _render_detail(
             "fines_total": sum((p.amount or Decimal(0) for p in fines), Decimal(0)),
             "hazards": list(case.hazards.all()),
             "inspections": list(case.inspections.all()),
-            "evidence": _evidence(case),
+            "evidence": [] if party else _evidence(case),
             "evidence_files": [d for d in documents if d.kind == CaseDocument.Kind.EVIDENCE],
             "documents": documents,
-            "review": selectors.review_of(case),
+            "review": None if party else selectors.review_of(case),
             "timeline": _timeline(case),
             "steps": [
                 {
@@ -427,8 +428,9 @@ INLINE_TYPES = ("application/pdf", "image/")
 def case_document(request: HttpRequest, pk: int, doc_pk: int) -> FileResponse:
     """A document of the case file as stored (issued or uploaded), to those who see the case
     (never a public media URL)."""
-    case = get_object_or_404(Case.objects.visible_to(_user(request)), pk=pk)
-    document = get_object_or_404(CaseDocument, pk=doc_pk, case=case)
+    user = _user(request)
+    case = get_object_or_404(Case.objects.visible_to(user), pk=pk)
+    document = get_object_or_404(selectors.case_documents(user), pk=doc_pk, case=case)
     try:
         handle = document.file.open("rb")
     except OSError:

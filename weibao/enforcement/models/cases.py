@@ -295,6 +295,19 @@ class CaseDocument(models.Model):
         }
     )
 
+    # What the party (the unit) sees of its case file: what was served on it and what it
+    # handed in. The approval form, the cover and the investigation's evidence stay internal.
+    PARTY_KINDS = frozenset(
+        {
+            Kind.PENALTY_NOTICE,
+            Kind.PENALTY_DECISION,
+            Kind.DEFENCE,
+            Kind.DEFENCE_WAIVER,
+            Kind.HEARING_RECORD,
+            Kind.PAYMENT_RECEIPT,
+        }
+    )
+
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="documents"
     )
@@ -345,6 +358,21 @@ class CaseEvent(models.Model):
         ATTACH = "attach", _("File added")
         EVIDENCE = "evidence", _("New escalation evidence")
         REVIEW = "review", _("Quality reviewed")
+
+    # The steps the party sees on its timeline (those served on it or taken by it).
+    PARTY_ACTIONS = frozenset(
+        {
+            Action.REGISTER,
+            Action.NOTIFY,
+            Action.DEFENCE,
+            Action.HEARING,
+            Action.DECIDE,
+            Action.PAY,
+            Action.EXECUTE,
+            Action.CLOSE,
+            Action.DROP,
+        }
+    )
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"

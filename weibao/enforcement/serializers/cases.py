@@ -19,7 +19,13 @@ from rest_framework import serializers
 from weibao.accounts.models import User
 from weibao.enforcement.filters import DEADLINE_STATES, deadline_state
 from weibao.enforcement.models import Case, CaseDocument, CaseEvent, CaseStatus, PenaltyItem
-from weibao.enforcement.selectors import ACTION_ORDER, near_horizon, review_of, user_actions
+from weibao.enforcement.selectors import (
+    ACTION_ORDER,
+    is_party,
+    near_horizon,
+    review_of,
+    user_actions,
+)
 from weibao.enforcement.serializers.provisions import ProvisionRefOutput
 from weibao.enforcement.serializers.reviews import CaseReviewCoreOutput
 from weibao.registry.models import Enterprise
@@ -274,9 +280,9 @@ class CaseDetailOutput(CaseOutput):
     penalties = PenaltyOutput(many=True)
     hazards = serializers.SerializerMethodField()
     inspections = serializers.SerializerMethodField()
-    evidence = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="what the escalation job saw when it proposed the case (rule, hazard, …)",
+    evidence = serializers.SerializerMethodField(
+        help_text="what the escalation job saw when it proposed the case (rule, hazard, …); "
+        "empty for the unit's own staff"
     )
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
     created_by_name = serializers.SerializerMethodField()
@@ -328,7 +334,17 @@ class CaseDetailOutput(CaseOutput):
     def get_created_by_name(self, obj: Case) -> str | None:
         return _name(obj.created_by)
 
+    def _party(self) -> bool:
+        request = self.context.get("request")
+        return request is not None and is_party(request.user)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_evidence(self, obj: Case) -> list[Any]:
+        if self._party():
+            return []
+        return obj.evidence if isinstance(obj.evidence, list) else [obj.evidence]
+
     @extend_schema_field(CaseReviewCoreOutput(allow_null=True))
     def get_review(self, obj: Case) -> dict[str, Any] | None:
-        review = review_of(obj)
+        review = None if self._party() else review_of(obj)
         return CaseReviewCoreOutput(review).data if review is not None else None

@@ -306,7 +306,7 @@ def test_documents_are_served_as_stored(world: World, api: Any) -> None:
     assert row["sha256"] == document.sha256
     url = reverse("api:case-document", args=[case.pk, document.pk])
     assert row["url"].endswith(url)
-    for user in (world.county_a, world.city, world.unit_a_officer):
+    for user in (world.county_a, world.city):
         served = api(user).get(url)
         assert served.status_code == 200
         assert served["Content-Type"] == "application/pdf"
@@ -314,7 +314,8 @@ def test_documents_are_served_as_stored(world: World, api: Any) -> None:
         content = b"".join(served.streaming_content)
         assert hashlib.sha256(content).hexdigest() == document.sha256
         assert content.startswith(b"%PDF")
-    for user in (world.county_b, world.unit_b_officer, world.partner_user):
+    # The approval form is the bureau's internal paper: the unit (the party) does not get it.
+    for user in (world.county_b, world.unit_b_officer, world.partner_user, world.unit_a_officer):
         assert api(user).get(url).status_code == 404
     other = case_at(world, "registered")
     wrong_case = reverse("api:case-document", args=[other.pk, document.pk])

@@ -25,6 +25,9 @@ class Command(BaseCommand):
                 "password. Use --force on a throwaway database only."
             )
         created = load_demo()
+        from weibao.enforcement.demo import load_enforcement_demo
+
+        created.update(load_enforcement_demo())
         summary = ", ".join(f"{count} {name}" for name, count in created.items())
         self.stdout.write(f"demo: created {summary}")
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
