@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import User
+from weibao.core.widgets import DatePicker
 from weibao.enforcement import services
 from weibao.enforcement.models import (
     Case,
@@ -32,7 +33,6 @@ from weibao.inspections.models import Inspection
 from weibao.registry.forms import jurisdiction_choices
 from weibao.registry.models import Enterprise, Permit, Person
 
-DATE = {"type": "date"}
 TEXT = {"rows": 3}
 NOTE = {"rows": 2}
 # The services' name for uploaded files → the step forms' field (a field called `files` would
@@ -354,9 +354,7 @@ class PenaltyItemForm(forms.Form):
     permit = ObjectChoiceField(
         label=_("Permit"), required=False, empty_label=_("Only for a permit penalty")
     )
-    until = forms.DateField(
-        label=_("Suspended until"), required=False, widget=forms.DateInput(attrs=DATE)
-    )
+    until = forms.DateField(label=_("Suspended until"), required=False, widget=DatePicker())
     description = forms.CharField(label=_("Details"), required=False, max_length=300)
 
     def __init__(
@@ -547,7 +545,7 @@ class DefenceForm(StepForm):
 
 
 class HearingForm(StepForm):
-    held_on = forms.DateField(label=_("Held on"), widget=forms.DateInput(attrs=DATE))
+    held_on = forms.DateField(label=_("Held on"), widget=DatePicker())
     record = forms.CharField(
         label=_("What the hearing established"),
         required=False,
@@ -569,7 +567,7 @@ class HearingForm(StepForm):
 # --- payment, files, review -----------------------------------------------------------------------
 class PaymentForm(StepForm):
     item = ObjectChoiceField(label=_("Fine"))
-    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs=DATE))
+    paid_on = forms.DateField(label=_("Paid on"), widget=DatePicker())
     receipt_number = forms.CharField(label=_("Receipt number"), required=False, max_length=60)
     uploads = MultipleFileField(label=_("Receipt (PDF or photo)"))
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import User
+from weibao.core.widgets import DatePicker
 from weibao.hazards import services
 from weibao.hazards.choices import HazardCategory, HazardLevel
 from weibao.hazards.filters import MAX_DUE_WITHIN_DAYS
@@ -20,7 +21,6 @@ from weibao.hazards.statistics import MIN_YEAR
 from weibao.registry.forms import jurisdiction_choices
 from weibao.registry.models import Enterprise, Person, Site
 
-DATE = {"type": "date"}
 # What the file inputs offer; the services check the content (magic bytes), not the name.
 FILE_ACCEPT = "image/*,application/pdf"
 
@@ -76,12 +76,8 @@ class HazardFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any")), ("true", _("Yes"))],
     )
-    found_on_after = forms.DateField(
-        label=_("Found from"), required=False, widget=forms.DateInput(attrs=DATE)
-    )
-    found_on_before = forms.DateField(
-        label=_("Found until"), required=False, widget=forms.DateInput(attrs=DATE)
-    )
+    found_on_after = forms.DateField(label=_("Found from"), required=False, widget=DatePicker())
+    found_on_before = forms.DateField(label=_("Found until"), required=False, widget=DatePicker())
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -152,11 +148,11 @@ class HazardCreateForm(forms.Form):
         queryset=Person.objects.none(),
         empty_label=_("Not named yet"),
     )
-    found_on = forms.DateField(label=_("Found on"), widget=forms.DateInput(attrs=DATE))
+    found_on = forms.DateField(label=_("Found on"), widget=DatePicker())
     deadline = forms.DateField(
         label=_("Deadline"),
         required=False,
-        widget=forms.DateInput(attrs=DATE),
+        widget=DatePicker(),
         help_text=_("Leave empty for the default deadline of the level."),
     )
     working_days = forms.IntegerField(
@@ -232,7 +228,7 @@ class PlanForm(forms.ModelForm[TreatmentPlan]):
             "measures": forms.Textarea(attrs={"rows": 2}),
             "materials": forms.Textarea(attrs={"rows": 2}),
             "emergency_measures": forms.Textarea(attrs={"rows": 2}),
-            "deadline": forms.DateInput(attrs=DATE),
+            "deadline": DatePicker(),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -308,9 +304,7 @@ class CancelForm(RejectForm):
 
 
 class ExtendForm(forms.Form):
-    deadline = forms.DateField(
-        label=_("New deadline"), required=False, widget=forms.DateInput(attrs=DATE)
-    )
+    deadline = forms.DateField(label=_("New deadline"), required=False, widget=DatePicker())
     working_days = forms.IntegerField(
         label=_("or working days from today"), required=False, min_value=1, max_value=366
     )
@@ -342,9 +336,7 @@ class FollowUpForm(forms.Form):
     """One click: the inspection is planned for today unless a date is given; next comes its
     form."""
 
-    planned_on = forms.DateField(
-        label=_("Planned for"), required=False, widget=forms.DateInput(attrs=DATE)
-    )
+    planned_on = forms.DateField(label=_("Planned for"), required=False, widget=DatePicker())
 
     def run(self, actor: User, hazard: Hazard) -> str | None:
         inspection = services.hazard_schedule_follow_up(

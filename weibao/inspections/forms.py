@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import User
+from weibao.core.widgets import DatePicker
 from weibao.inspections.models import Answer, Campaign, Checklist, Inspection
 from weibao.inspections.selectors import CampaignState
 from weibao.inspections.services.inspections import REGULATOR_ROLES
 from weibao.registry.forms import ServiceForm
 from weibao.registry.models import Enterprise, EnterpriseKind, Jurisdiction, Site
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DatePicker()
 
 
 class CampaignFilterForm(forms.Form):
@@ -246,9 +247,7 @@ class InspectionForm(forms.Form):
     inspected_on = forms.DateField(
         label=_("Inspected on"),
         required=False,
-        widget=forms.DateInput(
-            attrs={"type": "date", "data-testid": "inspected-on"}, format="%Y-%m-%d"
-        ),
+        widget=DatePicker(attrs={"data-testid": "inspected-on"}),
     )
     site = forms.ModelChoiceField(
         label=_("Site or magazine"),
@@ -319,7 +318,7 @@ class InspectionForm(forms.Form):
             self.fields[f"deadline-{key}"] = forms.DateField(
                 label=_("Rectification deadline"),
                 required=False,
-                widget=forms.DateInput(attrs={"type": "date", "min": today}, format="%Y-%m-%d"),
+                widget=DatePicker(attrs={"min": today}),
                 help_text=_("Empty: the default deadline for the hazard's level."),
             )
             self.fields[f"photo-{key}"] = forms.FileField(

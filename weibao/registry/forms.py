@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from weibao.accounts.models import User
 from weibao.core.scoping import covers
+from weibao.core.widgets import DatePicker
 from weibao.registry.models import (
     Certificate,
     Enterprise,
@@ -140,8 +141,8 @@ class PermitForm(_DatedForm):
         model = Permit
         fields = ["kind", "number", "scope", "issued_on", "expires_on", "attachment"]
         widgets = {
-            "issued_on": forms.DateInput(attrs={"type": "date"}),
-            "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "issued_on": DatePicker(),
+            "expires_on": DatePicker(),
             "scope": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -166,7 +167,7 @@ class PersonForm(ServiceForm):
     class Meta:
         model = Person
         fields = ["name", "identity_number", "post", "appointed_on", "phone", "is_active"]
-        widgets = {"appointed_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"appointed_on": DatePicker()}
 
     def clean_identity_number(self) -> str:
         return clean_identity_number(self.cleaned_data["identity_number"])
@@ -177,6 +178,6 @@ class CertificateForm(_DatedForm):
         model = Certificate
         fields = ["kind", "number", "issued_on", "expires_on"]
         widgets = {
-            "issued_on": forms.DateInput(attrs={"type": "date"}),
-            "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "issued_on": DatePicker(),
+            "expires_on": DatePicker(),
         }

@@ -135,3 +135,17 @@ def test_catalogue_is_up_to_date_with_the_code(po: polib.POFile, tmp_path: Path)
         f"compilemessages):\n  in the code, not in the catalogue: {missing}\n"
         f"  in the catalogue, no longer in the code: {unused}"
     )
+
+
+def test_date_pickers_hold_iso_dates_in_chinese() -> None:
+    """A browser's date input drops a localized value ("2026/11/29"): prefilled dates must be
+    ISO whatever the language, or they come back empty."""
+    from datetime import date
+
+    from django.utils import translation
+
+    from weibao.core.widgets import DatePicker
+
+    with translation.override("zh-hans"):
+        html = DatePicker().render("d", date(2026, 11, 29))
+    assert 'type="date"' in html and 'value="2026-11-29"' in html
