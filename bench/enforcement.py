@@ -3,7 +3,7 @@ and 300,000 hazards.
 
 Measures the first run on an old ledger (most units have facts: one proposal each), the same
 day's rerun (the scan only: nothing is proposed twice), the next day's run after a few more
-hazards ran late (a few proposals get new facts), and the case list of a county officer.
+hazards ran late (a few proposals get new facts).
 
 Run: `.venv/bin/python bench/enforcement.py [--units 5000] [--hazards 300000]`.
 Uses a throwaway SQLite database unless DATABASE_URL is set (point it at a scratch PostgreSQL
@@ -14,6 +14,7 @@ target, ≤ 30 s, is read here, not enforced).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 import tempfile
@@ -48,8 +49,11 @@ def main() -> None:
     parser.add_argument("--hazards", type=int, default=300_000)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="weibao-bench-")
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    if "DATABASE_URL" not in os.environ:
+        # A throwaway database (hundreds of MB at full size) that goes when the run ends.
+        tmp = tempfile.TemporaryDirectory(prefix="weibao-bench-")
+        atexit.register(tmp.cleanup)
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
     os.environ.setdefault("DEBUG", "1")
     os.environ["DJANGO_SETTINGS_MODULE"] = "weibao.settings"
     import django

@@ -261,6 +261,9 @@ CASE_HEARING_FINE_PERSON = env_int("CASE_HEARING_FINE_PERSON", 2_000)
 CASE_PROPOSAL_PERIOD = env_period("CASE_PROPOSAL_PERIOD", "5wd")
 CASE_DECISION_PERIOD = env_period("CASE_DECISION_PERIOD", "90d")
 CASE_PAYMENT_PERIOD = env_period("CASE_PAYMENT_PERIOD", "15d")
+# Case documents are legal instruments: issued (and stored for good) in this language, whatever
+# language the officer's screen uses.
+CASE_DOCUMENT_LANGUAGE = env("CASE_DOCUMENT_LANGUAGE", "zh-hans")
 # A case deadline this many working days away counts as "near" on home pages.
 CASE_DEADLINE_NEAR_WORKING_DAYS = env_int("CASE_DEADLINE_NEAR_WORKING_DAYS", 3)
 # Escalation (daily): a case is proposed when a unit leaves a major hazard overdue, leaves a

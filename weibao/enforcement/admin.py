@@ -10,7 +10,8 @@ from weibao.enforcement.models import Case, LegalProvision
 @admin.register(LegalProvision)
 class LegalProvisionAdmin(admin.ModelAdmin[LegalProvision]):
     """Where an administrator checks the shipped provisions against the official texts. A
-    change of legal content clears `verified` unless the same save ticks it (as the API does)."""
+    change of legal content clears `verified` unless the same save ticks it (the checker
+    confirms the new text at once); the API always clears it and has its own verify step."""
 
     list_display = ["code", "law", "article", "clause", "title", "verified", "is_active"]
     list_filter = ["verified", "is_active", "law"]

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
@@ -146,10 +146,12 @@ def _event(
 
 
 def _issue(case: Case, kind: str, actor: User | None) -> CaseDocument:
-    """Generate and store the step's document from the case as recorded now."""
+    """Generate and store the step's document from the case as recorded now, in the document
+    language (settings.CASE_DOCUMENT_LANGUAGE), not the language of the officer's screen."""
     from weibao.enforcement import documents
 
-    return documents.issue(case=case, kind=kind, actor=actor)
+    with translation.override(settings.CASE_DOCUMENT_LANGUAGE):
+        return documents.issue(case=case, kind=kind, actor=actor)
 
 
 def store_upload(
@@ -346,9 +348,14 @@ def case_update(*, actor: User, case: Case, data: dict[str, Any]) -> Case:
 
 # --- the procedure -------------------------------------------------------------------------
 def _next_number(case: Case, year: int) -> str:
+    """The bureau's next number; one an officer already typed (from a paper file) is skipped,
+    so a typed number never blocks the sequence."""
     code = case.agency.jurisdiction_id
-    value = Counter.next_value(f"case:{code}:{year}")
-    return f"{code}-{year}-{value:04d}"
+    while True:
+        value = Counter.next_value(f"case:{code}:{year}")
+        number = f"{code}-{year}-{value:04d}"
+        if not Case.objects.filter(number=number).exists():
+            return number
 
 
 @transaction.atomic
@@ -501,7 +508,8 @@ def case_notify(
     case.hearing_deadline = (
         period(settings.CASE_HEARING_REQUEST_PERIOD, today) if case.hearing_available else None
     )
-    case.deadline = max(d for d in (case.defence_deadline, case.hearing_deadline) if d)
+    # The bureau's own deadline stays the decision's; the party's periods are shown beside it.
+    case.deadline = case.decision_due
     _save(case)
     _replace_items(case, built)
     document = _issue(case, CaseDocument.Kind.PENALTY_NOTICE, actor)
@@ -572,7 +580,6 @@ def case_record_defence(
         case.hearing_requested = True
     if waived:
         case.defence_waived = True
-        case.deadline = today
     _save(case)
     kind = CaseDocument.Kind.DEFENCE_WAIVER if waived else CaseDocument.Kind.DEFENCE
     documents = [store_upload(case, kind, f, actor, "files") for f in files]
@@ -628,8 +635,13 @@ def _not_heavier(case: Case, new: list[PenaltyItem]) -> None:
     """The decision may lighten the notified penalty, never make it heavier (Administrative
     Penalty Law Art. 45): no new kinds, no larger fine of any kind."""
     notified: dict[str, Decimal] = {}
+    targets: dict[str, set[tuple[int | None, int | None]]] = {}
+    until: dict[str, Any] = {}
     for item in case.penalties.all():
         notified[item.kind] = notified.get(item.kind, Decimal(0)) + (item.amount or 0)
+        targets.setdefault(item.kind, set()).add((item.person_id, item.permit_id))
+        if item.until is not None:
+            until[item.kind] = max(until.get(item.kind, item.until), item.until)
     decided: dict[str, Decimal] = {}
     for index, item in enumerate(new):
         if item.kind not in notified:
@@ -637,6 +649,25 @@ def _not_heavier(case: Case, new: list[PenaltyItem]) -> None:
                 {
                     f"items[{index}].kind": [
                         _("The decision cannot add a penalty that was not notified.")
+                    ]
+                }
+            )
+        if (item.person_id, item.permit_id) not in targets[item.kind]:
+            raise ServiceValidationError(
+                {
+                    f"items[{index}]": [
+                        _(
+                            "The decision can only penalise the persons and permits named in "
+                            "the notice."
+                        )
+                    ]
+                }
+            )
+        if item.until is not None and item.kind in until and item.until > until[item.kind]:
+            raise ServiceValidationError(
+                {
+                    f"items[{index}].until": [
+                        _("The decision cannot make a suspension last longer than notified.")
                     ]
                 }
             )
@@ -926,6 +957,48 @@ def case_review(*, actor: User, case: Case, data: dict[str, Any]) -> CaseReview:
     return review
 
 
+def lift_expired_suspensions(today: date | None = None) -> dict[str, int]:
+    """Daily: a suspension whose end date has passed is over. Suspended permits whose
+    `suspended_until` is before today are in force again; a suspended unit is active again
+    when no permit of it is still suspended and no decided suspension of production or
+    business runs on. Revocations are final and never lifted. Each unit in one transaction."""
+    today = today or timezone.localdate()
+    ended = Permit.objects.filter(status=Permit.Status.SUSPENDED, suspended_until__lt=today)
+    units = set(ended.values_list("enterprise_id", flat=True)) | set(
+        PenaltyItem.objects.filter(
+            kind=PenaltyKind.SUSPENSION,
+            until__lt=today,
+            case__enterprise__status=Enterprise.Status.SUSPENDED,
+            case__status__in=[CaseStatus.DECIDED, CaseStatus.EXECUTED, CaseStatus.CLOSED],
+        ).values_list("case__enterprise_id", flat=True)
+    )
+    result = {"permits": 0, "units": 0}
+    for unit_id in sorted(units):
+        with transaction.atomic():
+            for permit in ended.filter(enterprise_id=unit_id).select_for_update():
+                permit.status = Permit.Status.ACTIVE
+                permit.suspended_until = None
+                _save(permit)
+                result["permits"] += 1
+            unit = Enterprise.objects.select_for_update().get(pk=unit_id)
+            still_suspended = (
+                Permit.objects.filter(
+                    enterprise_id=unit_id, status=Permit.Status.SUSPENDED
+                ).exists()
+                or PenaltyItem.objects.filter(
+                    case__enterprise_id=unit_id,
+                    case__status__in=[CaseStatus.DECIDED, CaseStatus.EXECUTED, CaseStatus.CLOSED],
+                    kind__in=[PenaltyKind.SUSPENSION, PenaltyKind.PERMIT_SUSPENSION],
+                    until__gte=today,
+                ).exists()
+            )
+            if unit.status == Enterprise.Status.SUSPENDED and not still_suspended:
+                unit.status = Enterprise.Status.ACTIVE
+                _save(unit)
+                result["units"] += 1
+    return result
+
+
 __all__ = [
     "ACTIONS",
     "BEFORE_DECISION",
@@ -947,6 +1020,7 @@ __all__ = [
     "denial_reason",
     "handling_agency",
     "hearing_available",
+    "lift_expired_suspensions",
     "period",
     "provision_save",
     "provision_verify",

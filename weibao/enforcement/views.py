@@ -239,10 +239,14 @@ def _event_details(event: CaseEvent) -> list[str]:
     return lines
 
 
-def _timeline(case: Case) -> list[dict[str, Any]]:
+def _timeline(case: Case, documents: list[CaseDocument]) -> list[dict[str, Any]]:
+    """The steps with their documents, linked only where the user may open the document (the
+    party sees its registration, never the bureau's approval form issued with it)."""
+    shown = {d.pk for d in documents}
     return [
         {
             "event": event,
+            "document": event.document if event.document_id in shown else None,
             "from_status": _status_label(event.from_status) if event.from_status else "",
             "to_status": _status_label(event.to_status) if event.to_status else "",
             "changed": bool(event.from_status and event.from_status != event.to_status),
@@ -312,7 +316,7 @@ def _render_detail(
             "evidence_files": [d for d in documents if d.kind == CaseDocument.Kind.EVIDENCE],
             "documents": documents,
             "review": None if party else selectors.review_of(case),
-            "timeline": _timeline(case),
+            "timeline": _timeline(case, documents),
             "steps": [
                 {
                     "name": name,

@@ -248,8 +248,8 @@ class CaseEventOutput(serializers.ModelSerializer[CaseEvent]):
     data = serializers.DictField(  # type: ignore[assignment]
         help_text="step details, e.g. a payment's amount and receipt, registry changes"
     )
-    document = serializers.IntegerField(
-        source="document_id", allow_null=True, help_text="the document the step issued or kept"
+    document = serializers.SerializerMethodField(
+        help_text="the document the step issued or kept (null when the reader may not open it)"
     )
 
     class Meta:
@@ -271,6 +271,17 @@ class CaseEventOutput(serializers.ModelSerializer[CaseEvent]):
 
     def get_actor_name(self, obj: CaseEvent) -> str | None:
         return _name(obj.actor)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_document(self, obj: CaseEvent) -> int | None:
+        """The party is not shown the id of an internal paper (e.g. the approval form)."""
+        document = obj.document
+        if document is None:
+            return None
+        request = self.context.get("request")
+        if request is not None and is_party(request.user):
+            return document.pk if document.kind in CaseDocument.PARTY_KINDS else None
+        return document.pk
 
 
 class CaseDetailOutput(CaseOutput):

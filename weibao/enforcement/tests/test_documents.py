@@ -285,7 +285,8 @@ def test_case_documents_in_chinese_are_stored_as_issued(
 
 
 # --- in English --------------------------------------------------------------------------------
-def test_case_documents_in_english(world: Any, issued: dict[str, Issued]) -> None:
+def test_case_documents_in_english(world: Any, issued: dict[str, Issued], settings: Any) -> None:
+    settings.CASE_DOCUMENT_LANGUAGE = "en"  # a deployment that issues English documents
     Agency.objects.filter(pk=world.county_a_bureau.pk).update(name_en="Zhuhui Branch")
     with translation.override("en"):
         case = case_at(world, "decided", fine="45000")

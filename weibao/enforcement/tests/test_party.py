@@ -59,6 +59,10 @@ def test_api_shows_the_party_only_what_was_served_on_it(
         "drop",
     }
     assert "investigate" in {e["action"] for e in bureau["events"]}
+    # The approval form issued at registration is not even named to the party.
+    registered = next(e for e in party["events"] if e["action"] == "register")
+    assert registered["document"] is None
+    assert next(e for e in bureau["events"] if e["action"] == "register")["document"]
     internal = closed_case.documents.get(kind="registration_approval")
     served = closed_case.documents.get(kind="penalty_decision")
     download = "api:case-document"

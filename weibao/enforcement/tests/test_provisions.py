@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from weibao.enforcement import services
 from weibao.enforcement.models import LegalProvision, PenaltyKind
@@ -14,6 +16,12 @@ from weibao.enforcement.provisions import DATA, default_provisions, load_default
 from weibao.tests.factories import World, provision
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    with translation.override("en"):
+        yield
 
 
 def test_defaults_ship_unverified_and_valid() -> None:

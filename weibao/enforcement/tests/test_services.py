@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from weibao.core.errors import DomainError, ServiceValidationError
 from weibao.enforcement import services
@@ -26,6 +26,14 @@ from weibao.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    # Messages are asserted in English (the catalogue translates them for Chinese readers).
+    with translation.override("en"):
+        yield
+
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -567,3 +575,87 @@ def test_unit_sees_its_cases_only_once_registered(world: World) -> None:
     assert not Case.objects.visible_to(world.partner_user).exists()
     assert set(Case.objects.visible_to(world.county_a)) == {proposal, registered}
     assert not Case.objects.visible_to(world.county_b).exists()
+
+
+def test_a_typed_number_in_the_bureau_form_never_blocks_the_sequence(world: World) -> None:
+    year = timezone.localdate().year
+    code = world.county_a_bureau.jurisdiction_id
+    typed = CaseFactory.create(
+        enterprise=world.unit_a,
+        agency=world.county_a_bureau,
+        officers=[world.county_a, world.county_a2],
+        provisions=[provision()],
+    )
+    services.case_register(actor=world.county_a, case=typed, number=f"{code}-{year}-0001")
+    automatic = case_at(world, "registered")
+    assert automatic.number == f"{code}-{year}-0002"
+
+
+def test_after_the_notice_the_bureau_deadline_is_the_decision(world: World) -> None:
+    case = case_at(world, "notified", fine="3000")
+    assert case.deadline == case.decision_due
+    assert case.defence_deadline is not None and case.defence_deadline < case.decision_due  # type: ignore[operator]
+
+
+def test_the_decision_keeps_the_notified_targets_and_suspension_end(world: World) -> None:
+    permit = PermitFactory.create(enterprise=world.unit_a)
+    other = PermitFactory.create(enterprise=world.unit_a)
+    case = case_at(world, "investigating")
+    storage = provision("cer-49-storage")
+    case.provisions.add(storage)
+    until = timezone.localdate() + timedelta(days=30)
+    suspension = {"provision": storage, "kind": "permit_suspension", "permit": permit}
+    services.case_notify(actor=world.county_a, case=case, items=[{**suspension, "until": until}])
+    services.case_record_defence(actor=world.county_a, case=case, waived=True, files=[scan()])
+    before = snapshot(case)
+    longer = {**suspension, "until": until + timedelta(days=1)}
+    with pytest.raises(ServiceValidationError) as exc:
+        services.case_decide(actor=world.county_a, case=case, items=[longer])
+    assert "items[0].until" in exc.value.message_dict
+    with pytest.raises(ServiceValidationError) as exc:
+        services.case_decide(
+            actor=world.county_a, case=case, items=[{**suspension, "permit": other, "until": until}]
+        )
+    assert "items[0]" in exc.value.message_dict
+    assert snapshot(case) == before
+    shorter = {**suspension, "until": until - timedelta(days=10)}
+    decided = services.case_decide(actor=world.county_a, case=case, items=[shorter])
+    assert decided.penalties.get().until == until - timedelta(days=10)
+
+
+def test_suspensions_end_on_their_date(world: World) -> None:
+    permit = PermitFactory.create(enterprise=world.unit_a)
+    case = case_at(world, "investigating")
+    storage = provision("cer-49-storage")
+    case.provisions.add(storage)
+    until = timezone.localdate() + timedelta(days=10)
+    services.case_notify(
+        actor=world.county_a,
+        case=case,
+        items=[
+            {"provision": storage, "kind": "permit_suspension", "permit": permit, "until": until},
+            {"provision": storage, "kind": "suspension", "until": until + timedelta(days=5)},
+        ],
+    )
+    services.case_record_defence(actor=world.county_a, case=case, waived=True, files=[scan()])
+    services.case_decide(actor=world.county_a, case=case)
+    assert services.lift_expired_suspensions(until) == {"permits": 0, "units": 0}
+    # The permit's suspension is over; the business suspension still runs.
+    assert services.lift_expired_suspensions(until + timedelta(days=1)) == {
+        "permits": 1,
+        "units": 0,
+    }
+    permit.refresh_from_db()
+    world.unit_a.refresh_from_db()
+    assert permit.status == Permit.Status.ACTIVE and permit.suspended_until is None
+    assert world.unit_a.status == Enterprise.Status.SUSPENDED
+    assert services.lift_expired_suspensions(until + timedelta(days=6)) == {
+        "permits": 0,
+        "units": 1,
+    }
+    world.unit_a.refresh_from_db()
+    assert world.unit_a.status == Enterprise.Status.ACTIVE
+    assert services.lift_expired_suspensions(until + timedelta(days=7)) == {
+        "permits": 0,
+        "units": 0,
+    }
