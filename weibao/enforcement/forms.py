@@ -13,6 +13,7 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from weibao.accounts.models import User
 from weibao.core.widgets import DatePicker
@@ -90,7 +91,7 @@ class CaseFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *CaseStatus.choices]
     )
     deadline = forms.ChoiceField(
-        label=_("Deadline"),
+        label=pgettext_lazy("case", "Deadline"),
         required=False,
         choices=[
             ("", _("Any deadline")),

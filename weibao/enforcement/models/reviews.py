@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from weibao.core.models import AuditedModel
 
@@ -25,7 +26,7 @@ class CaseReview(AuditedModel):
         EXCELLENT = "excellent", _("Model case")
         GOOD = "good", _("Good")
         PASS = "pass", _("Acceptable")
-        FAIL = "fail", _("Not acceptable")
+        FAIL = "fail", pgettext_lazy("review grade", "Not acceptable")
 
     case = models.OneToOneField(
         "enforcement.Case", verbose_name=_("case"), on_delete=models.CASCADE, related_name="review"

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rules.contrib.models import RulesModelBase, RulesModelMixin
 
 from weibao.accounts import rules as r
@@ -264,8 +265,8 @@ class Permit(ExpiringDocument, UnitOwned):
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("In force")
-        SUSPENDED = "suspended", _("Suspended")
-        REVOKED = "revoked", _("Revoked")
+        SUSPENDED = "suspended", pgettext_lazy("permit status", "Suspended")
+        REVOKED = "revoked", pgettext_lazy("permit status", "Revoked")
 
     partner_resource = "permits"
 
