@@ -7,7 +7,7 @@ registry lands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -55,3 +55,36 @@ def api() -> Callable[..., APIClient]:
         return client
 
     return make
+
+
+# --- browser tests (marked `browser`; helpers in weibao/tests/browser.py) -----------------------
+@pytest.fixture(scope="module")
+def playwright(django_db_setup: None) -> Iterator[Any]:
+    from pathlib import Path
+
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    from weibao.tests.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)")
+    # Once Playwright runs, this thread's code gets other database connection objects (its
+    # greenlets carry their own context), which lack the copy a serialized rollback restores:
+    # every test after the first in a module would find the data migrations' rows (divisions,
+    # legal provisions) gone. Hand the copy over.
+    copies = {a: getattr(connections[a], "_test_serialized_contents", None) for a in connections}
+    with sync_playwright() as p:
+        for alias, contents in copies.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    from weibao.tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()

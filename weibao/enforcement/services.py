@@ -20,11 +20,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 
 from weibao.accounts.models import Agency, User
 from weibao.core.errors import DomainError, ServiceValidationError
 from weibao.core.files import sniff, validate_scan
+from weibao.core.lifecycle import allowed_steps, require_step
 from weibao.core.models import Counter
 from weibao.core.scoping import covers
 from weibao.core.workdays import add_period
@@ -63,26 +63,11 @@ def period(setting: tuple[int, bool], start: date) -> date:
 
 
 def allowed_actions(case: Case) -> list[str]:
-    return [
-        ACTIONS[t.name]
-        for t in case.get_available_status_transitions()  # type: ignore[attr-defined]
-        if t.name in ACTIONS
-    ]
+    return allowed_steps(case, ACTIONS)
 
 
 def _require_step(case: Case, method: str) -> None:
-    if not can_proceed(getattr(case, method)):
-        allowed = allowed_actions(case)
-        raise DomainError(
-            _("Status %(status)s does not allow the step “%(action)s”; allowed: %(allowed)s.")
-            % {
-                "status": case.get_status_display(),
-                "action": ACTIONS[method],
-                "allowed": ", ".join(allowed) or _("none"),
-            },
-            allowed=allowed,
-            current_status=case.status,
-        )
+    require_step(case, method, ACTIONS)
 
 
 def _require_status(case: Case, statuses: Iterable[str], message: str) -> None:

@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 
 from weibao.accounts.models import User
 from weibao.core.errors import DomainError, ServiceValidationError
 from weibao.core.files import sniff, validate_photo, validate_scan
+from weibao.core.lifecycle import allowed_steps, require_step
 from weibao.core.scoping import covers
 from weibao.core.workdays import add_period
 from weibao.hazards.choices import HazardLevel
@@ -53,26 +53,11 @@ def default_deadline(level: str, found_on: date) -> date:
 
 
 def allowed_actions(hazard: Hazard) -> list[str]:
-    return [
-        ACTIONS[t.name]
-        for t in hazard.get_available_status_transitions()  # type: ignore[attr-defined]
-        if t.name in ACTIONS
-    ]
+    return allowed_steps(hazard, ACTIONS)
 
 
 def _require_step(hazard: Hazard, method: str) -> None:
-    if not can_proceed(getattr(hazard, method)):
-        allowed = allowed_actions(hazard)
-        raise DomainError(
-            _("Status %(status)s does not allow the step “%(action)s”; allowed: %(allowed)s.")
-            % {
-                "status": hazard.get_status_display(),
-                "action": ACTIONS[method],
-                "allowed": ", ".join(allowed) or _("none"),
-            },
-            allowed=allowed,
-            current_status=hazard.status,
-        )
+    require_step(hazard, method, ACTIONS)
 
 
 def _event(

@@ -11,24 +11,19 @@ saved to artifacts/screenshots/case-flow-*.png.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connections
-from playwright.sync_api import Browser, FilePayload, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page
 
 from weibao.enforcement.models import Case, CaseDocument, CaseEvent, CaseStatus
 from weibao.tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
-    phone_context,
+    Phones,
     scrolls_sideways,
-    sign_in,
 )
 from weibao.tests.factories import PASSWORD, World, case_at, provision
 
@@ -43,61 +38,11 @@ SHOT_PREFIX = "case-flow-"
 Kind = CaseDocument.Kind
 
 
-@pytest.fixture(scope="module")
-def playwright(django_db_setup: None) -> Iterator[Playwright]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)")
-    # Once Playwright runs, this thread's code gets other database connection objects (its
-    # greenlets carry their own context), which lack the copy a serialized rollback restores:
-    # every test after the first would find the jurisdictions and provisions gone. Hand the
-    # copy over.
-    copies = {a: getattr(connections[a], "_test_serialized_contents", None) for a in connections}
-    with sync_playwright() as p:
-        for alias, contents in copies.items():
-            if contents is not None:
-                connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     # The live server runs in this process: issued documents and uploads land in the test's
     # directory.
     settings.MEDIA_ROOT = tmp_path
-
-
-@dataclass
-class Phones:
-    """One phone (browser context) per person; what their pages did wrong on the way."""
-
-    browser: Browser
-    base: str
-    pages: dict[str, Page] = field(default_factory=dict)
-    js_errors: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-
-    def signed_in(self, name: str, username: str) -> Page:
-        page = phone_context(self.browser).new_page()
-        page.on("pageerror", lambda e: self.js_errors.append(f"{name}: {e}"))
-        page.on(
-            "request",
-            lambda r: (
-                self.foreign.append(r.url)
-                if not r.url.startswith((self.base, "data:", "blob:"))
-                else None
-            ),
-        )
-        self.pages[name] = page
-        sign_in(page, self.base, username, PASSWORD)
-        page.locator("[data-testid=home-title]").wait_for()
-        return page
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,18 +55,9 @@ def _fresh_screenshots() -> None:
 @pytest.fixture
 def phones(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Phones]:
     failed_before = request.session.testsfailed
-    phones = Phones(browser=browser, base=str(live_server))
+    phones = Phones(browser=browser, base=str(live_server), password=PASSWORD)
     yield phones
-    # The call phase has been reported by now: a failure already counts.
-    if request.session.testsfailed > failed_before:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for name, page in phones.pages.items():
-            page.screenshot(
-                path=str(SCREENSHOTS / f"{SHOT_PREFIX}{request.node.name[5:25]}-{name}.png"),
-                full_page=True,
-            )
-    for page in phones.pages.values():
-        page.context.close()
+    phones.close(request, failed_before, f"{SHOT_PREFIX}{request.node.name[5:25]}-")
 
 
 def pdf_scan(name: str) -> FilePayload:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,19 +23,14 @@ from playwright.sync_api import (
     FilePayload,
     Locator,
     Page,
-    Playwright,
-    sync_playwright,
 )
 
 from weibao.hazards.models import Hazard, HazardAttachment, HazardStatus
 from weibao.inspections.models import Answer, AnswerPhoto, Inspection
 from weibao.tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
-    phone_context,
+    Phones,
     scrolls_sideways,
-    sign_in,
 )
 from weibao.tests.factories import PASSWORD, World, make_checklist
 
@@ -50,52 +44,10 @@ pytestmark = [
 SHOT_PREFIX = "inspection-flow-"
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     # The live server runs in this process: the uploads land in the test's directory.
     settings.MEDIA_ROOT = tmp_path
-
-
-@dataclass
-class Phones:
-    """One phone (browser context) per person; what their pages did wrong on the way."""
-
-    browser: Browser
-    base: str
-    pages: dict[str, Page] = field(default_factory=dict)
-    js_errors: list[str] = field(default_factory=list)
-    foreign: list[str] = field(default_factory=list)
-
-    def signed_in(self, name: str, username: str) -> Page:
-        page = phone_context(self.browser).new_page()
-        page.on("pageerror", lambda e: self.js_errors.append(f"{name}: {e}"))
-        page.on(
-            "request",
-            lambda r: (
-                self.foreign.append(r.url)
-                if not r.url.startswith((self.base, "data:", "blob:"))
-                else None
-            ),
-        )
-        self.pages[name] = page
-        sign_in(page, self.base, username, PASSWORD)
-        page.locator("[data-testid=home-title]").wait_for()
-        return page
 
 
 @pytest.fixture
@@ -103,15 +55,9 @@ def phones(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -
     for old in SCREENSHOTS.glob(f"{SHOT_PREFIX}*.png"):
         old.unlink()
     failed_before = request.session.testsfailed
-    phones = Phones(browser=browser, base=str(live_server))
+    phones = Phones(browser=browser, base=str(live_server), password=PASSWORD)
     yield phones
-    # The call phase has been reported by now: a failure already counts.
-    if request.session.testsfailed > failed_before:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for name, page in phones.pages.items():
-            page.screenshot(path=str(SCREENSHOTS / f"{SHOT_PREFIX}{name}.png"), full_page=True)
-    for page in phones.pages.values():
-        page.context.close()
+    phones.close(request, failed_before, SHOT_PREFIX)
 
 
 def png(color: str = "orange") -> FilePayload:
