@@ -42,7 +42,7 @@ from weibao.enforcement.models import (
     PenaltyItem,
 )
 from weibao.enforcement.models.cases import EDITABLE
-from weibao.enforcement.services import allowed_actions
+from weibao.enforcement.services import allowed_actions, decision_wait
 from weibao.registry.models import Enterprise
 
 # --- deadlines ------------------------------------------------------------------------------------
@@ -204,22 +204,6 @@ def unpaid_fines(case: Case) -> list[PenaltyItem]:
     return [item for item in case.penalties.all() if item.is_fine and item.paid_on is None]
 
 
-def decision_blocked(case: Case, today: date | None = None) -> bool:
-    """Whether case_decide would refuse for the defence or hearing period (mirrors it)."""
-    today = today or timezone.localdate()
-    if not case.defence_waived and case.defence_deadline and today <= case.defence_deadline:
-        return True
-    if (
-        case.hearing_available
-        and not case.defence_waived
-        and not case.hearing_requested
-        and case.hearing_deadline
-        and today <= case.hearing_deadline
-    ):
-        return True
-    return case.hearing_requested and case.hearing_held_on is None
-
-
 # Every step the pages (and the API's allowed_actions) may offer, in the order they are
 # listed, with the rules permission on Case that guards it.
 ACTION_PERMS = {
@@ -254,7 +238,7 @@ def user_actions(user: Any, case: Case) -> list[str]:
         steps.add("defence")
         if case.hearing_requested and case.hearing_held_on is None:
             steps.add("hearing")
-        if decision_blocked(case):
+        if decision_wait(case):
             steps.discard("decide")
     if case.status == CaseStatus.DECIDED and unpaid_fines(case):
         steps.add("pay")

@@ -710,6 +710,30 @@ def _apply_to_registry(case: Case, items: Iterable[PenaltyItem]) -> list[dict[st
     return changes
 
 
+def decision_wait(case: Case, today: date | None = None) -> str | None:
+    """Why a notified case cannot be decided yet (the party's defence or hearing periods, or a
+    requested hearing not held), in words; None when it can. Pages offer the step by it."""
+    today = today or timezone.localdate()
+    if not case.defence_waived and case.defence_deadline and today <= case.defence_deadline:
+        return _(
+            "The defence period runs until %(date)s: decide after it, or record the party's "
+            "written waiver."
+        ) % {"date": case.defence_deadline.isoformat()}
+    if (
+        case.hearing_available
+        and not case.defence_waived
+        and not case.hearing_requested
+        and case.hearing_deadline
+        and today <= case.hearing_deadline
+    ):
+        return _("The party may still request a hearing until %(date)s.") % {
+            "date": case.hearing_deadline.isoformat()
+        }
+    if case.hearing_requested and case.hearing_held_on is None:
+        return _("The party requested a hearing: record the hearing before the decision.")
+    return None
+
+
 @transaction.atomic
 def case_decide(
     *,
@@ -725,35 +749,9 @@ def case_decide(
     _check(actor, "decide", case)
     _require_step(case, "decide")
     today = timezone.localdate()
-    if not case.defence_waived and case.defence_deadline and today <= case.defence_deadline:
-        raise DomainError(
-            _(
-                "The defence period runs until %(date)s: decide after it, or record the party's "
-                "written waiver."
-            )
-            % {"date": case.defence_deadline.isoformat()},
-            current_status=case.status,
-            allowed=allowed_actions(case),
-        )
-    if (
-        case.hearing_available
-        and not case.defence_waived
-        and not case.hearing_requested
-        and case.hearing_deadline
-        and today <= case.hearing_deadline
-    ):
-        raise DomainError(
-            _("The party may still request a hearing until %(date)s.")
-            % {"date": case.hearing_deadline.isoformat()},
-            current_status=case.status,
-            allowed=allowed_actions(case),
-        )
-    if case.hearing_requested and case.hearing_held_on is None:
-        raise DomainError(
-            _("The party requested a hearing: record the hearing before the decision."),
-            current_status=case.status,
-            allowed=allowed_actions(case),
-        )
+    waiting = decision_wait(case, today)
+    if waiting:
+        raise DomainError(waiting, current_status=case.status, allowed=allowed_actions(case))
     if items is not None:
         built = _build_items(case, items)
         _not_heavier(case, built)
@@ -1002,6 +1000,7 @@ __all__ = [
     "case_register",
     "case_review",
     "case_update",
+    "decision_wait",
     "denial_reason",
     "handling_agency",
     "hearing_available",
