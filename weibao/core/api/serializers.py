@@ -6,9 +6,17 @@ from typing import Any
 
 from django.db import models
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 class StrictCharField(serializers.CharField):
+    def run_validation(self, data: Any = empty) -> Any:
+        # The length limit is on the text as sent (the schema's maxLength): checked before the
+        # surrounding white space is trimmed, or an over-long text padded with it would pass.
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
