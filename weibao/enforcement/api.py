@@ -451,22 +451,12 @@ class CaseViewSet(
         case = self.get_object()
         data = self.validated(s.ReviewInput, request.data)
         review = services.case_review(actor=self.actor, case=case, data=data)
-        fresh = reviews_visible_to(self.actor).get(pk=review.pk)
+        fresh = selectors.reviews_visible_to(self.actor).get(pk=review.pk)
         body = s.CaseReviewOutput(fresh, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 # --- case reviews -----------------------------------------------------------------------------
-def reviews_visible_to(user: Any) -> QuerySet[CaseReview]:
-    """Reviews of the cases a regulator sees: the bureaus' assessment of their own work, so
-    units and partner departments see none."""
-    if not (getattr(user, "is_regulator", False) or getattr(user, "is_system_admin", False)):
-        return CaseReview.objects.none()
-    return CaseReview.objects.filter(case__in=Case.objects.visible_to(user)).select_related(
-        "case__enterprise", "reviewer"
-    )
-
-
 class CaseReviewViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -481,7 +471,7 @@ class CaseReviewViewSet(
     ordering_fields = ["reviewed_at", "score", "id"]
 
     def get_queryset(self) -> QuerySet[CaseReview]:
-        return reviews_visible_to(self.request.user)
+        return selectors.reviews_visible_to(self.request.user)
 
     @extend_schema(filters=False, responses=s.ReviewSummaryOutput(many=True))
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])

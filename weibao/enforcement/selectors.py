@@ -431,10 +431,15 @@ def review_results(user: User) -> list[CountyReviews]:
     return results
 
 
-def recent_reviews(user: User, limit: int = 20) -> QuerySet[CaseReview]:
-    visible = Case.objects.visible_to(user)
-    return (
-        CaseReview.objects.filter(case__in=visible)
-        .select_related("case__enterprise", "reviewer")
-        .order_by("-reviewed_at", "-id")[:limit]
+def reviews_visible_to(user: Any) -> QuerySet[CaseReview]:
+    """Reviews of the cases a regulator sees: the bureaus' assessment of their own work, so
+    units and partner departments see none."""
+    if not (getattr(user, "is_regulator", False) or getattr(user, "is_system_admin", False)):
+        return CaseReview.objects.none()
+    return CaseReview.objects.filter(case__in=Case.objects.visible_to(user)).select_related(
+        "case__enterprise", "reviewer"
     )
+
+
+def recent_reviews(user: User, limit: int = 20) -> QuerySet[CaseReview]:
+    return reviews_visible_to(user).order_by("-reviewed_at", "-id")[:limit]

@@ -139,39 +139,40 @@ def _issue(case: Case, kind: str, actor: User | None) -> CaseDocument:
         return documents.issue(case=case, kind=kind, actor=actor)
 
 
-def store_upload(
-    case: Case, kind: str, upload: Any, actor: User | None, field: str = "file"
-) -> CaseDocument:
-    """Keep an uploaded scan (PDF, JPEG or PNG) in the case file, with its checksum."""
-    try:
-        validate_scan(upload)
-    except ValidationError as exc:
-        raise ServiceValidationError({field: exc.messages}) from None
-    upload.seek(0)
-    content = upload.read()
-    upload.seek(0)
-    document = CaseDocument(
-        case=case,
-        kind=kind,
-        name=str(getattr(upload, "name", "") or "file")[-200:],
-        content_type=sniff(upload) or "application/octet-stream",
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        generated=False,
-        issued_by=actor,
-    )
-    document.file.save(document.name, upload, save=False)
-    document.save()
-    return document
-
-
-def _check_uploads(uploads: Sequence[Any], field: str) -> None:
-    """Check every file before anything is stored, so one bad file rejects the whole step."""
+def store_uploads(
+    case: Case, kind: str, uploads: Sequence[Any], actor: User | None, field: str = "files"
+) -> list[CaseDocument]:
+    """Keep uploaded scans (PDF, JPEG or PNG) in the case file, each with its checksum. Every
+    file is checked before any is stored, so one bad file rejects them all (`field[i]`)."""
     for index, upload in enumerate(uploads):
         try:
             validate_scan(upload)
         except ValidationError as exc:
             raise ServiceValidationError({f"{field}[{index}]": exc.messages}) from None
+    documents = []
+    for upload in uploads:
+        upload.seek(0)
+        content = upload.read()
+        upload.seek(0)
+        document = CaseDocument(
+            case=case,
+            kind=kind,
+            name=str(getattr(upload, "name", "") or "file")[-200:],
+            content_type=sniff(upload) or "application/octet-stream",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            generated=False,
+            issued_by=actor,
+        )
+        document.file.save(document.name, upload, save=False)
+        document.save()
+        documents.append(document)
+    return documents
+
+
+def store_upload(case: Case, kind: str, upload: Any, actor: User | None) -> CaseDocument:
+    """One uploaded scan kept in the case file (see `store_uploads`)."""
+    return store_uploads(case, kind, [upload], actor, "file")[0]
 
 
 # --- legal provisions ----------------------------------------------------------------------
@@ -556,7 +557,6 @@ def case_record_defence(
                     ]
                 }
             )
-    _check_uploads(files, "files")
     if statement.strip():
         case.defence_statement = "\n\n".join(
             s for s in (case.defence_statement, statement.strip()) if s
@@ -567,7 +567,7 @@ def case_record_defence(
         case.defence_waived = True
     _save(case)
     kind = CaseDocument.Kind.DEFENCE_WAIVER if waived else CaseDocument.Kind.DEFENCE
-    documents = [store_upload(case, kind, f, actor, "files") for f in files]
+    documents = store_uploads(case, kind, files, actor)
     _event(
         case,
         CaseEvent.Action.DEFENCE,
@@ -597,13 +597,10 @@ def case_record_hearing(
         )
     if not record.strip():
         raise ServiceValidationError({"record": [_("Summarise what the hearing established.")]})
-    _check_uploads(files, "files")
     case.hearing_held_on = held_on
     case.hearing_record = record
     _save(case)
-    documents = [
-        store_upload(case, CaseDocument.Kind.HEARING_RECORD, f, actor, "files") for f in files
-    ]
+    documents = store_uploads(case, CaseDocument.Kind.HEARING_RECORD, files, actor)
     _event(
         case,
         CaseEvent.Action.HEARING,
@@ -807,14 +804,11 @@ def case_record_payment(
         raise ServiceValidationError({"paid_on": [_("A fine cannot be paid before the decision.")]})
     if not receipt_number.strip():
         raise ServiceValidationError({"receipt_number": [_("Give the receipt number.")]})
-    _check_uploads(files, "files")
     item.paid_on = paid_on
     item.receipt_number = receipt_number.strip()
     item.executed_on = paid_on
     _save(item)
-    documents = [
-        store_upload(case, CaseDocument.Kind.PAYMENT_RECEIPT, f, actor, "files") for f in files
-    ]
+    documents = store_uploads(case, CaseDocument.Kind.PAYMENT_RECEIPT, files, actor)
     _event(
         case,
         CaseEvent.Action.PAY,
@@ -908,8 +902,7 @@ def case_attach(
         raise ServiceValidationError({"kind": [_("This kind of document cannot be uploaded.")]})
     if not files:
         raise ServiceValidationError({"files": [_("Choose at least one file.")]})
-    _check_uploads(files, "files")
-    documents = [store_upload(case, kind, f, actor, "files") for f in files]
+    documents = store_uploads(case, kind, files, actor)
     for document in documents:
         _event(case, CaseEvent.Action.ATTACH, actor, before=case.status, document=document)
     return documents
@@ -1009,4 +1002,5 @@ __all__ = [
     "provision_save",
     "provision_verify",
     "store_upload",
+    "store_uploads",
 ]

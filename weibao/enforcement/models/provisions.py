@@ -8,6 +8,7 @@ relying on it. Any change of legal content makes a provision unverified again.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,6 +37,11 @@ PERMIT_KINDS = frozenset({PenaltyKind.PERMIT_SUSPENSION, PenaltyKind.PERMIT_REVO
 HEARING_KINDS = frozenset({PenaltyKind.SUSPENSION, *PERMIT_KINDS})
 
 
+def yuan_field(label: Any) -> models.DecimalField[Decimal | int | str | None, Decimal | None]:
+    """An optional amount in yuan (fen precision)."""
+    return models.DecimalField(label, max_digits=12, decimal_places=2, null=True, blank=True)
+
+
 class LegalProvision(AuditedModel):
     """One article (and clause) of a law or regulation, with the penalties it allows."""
 
@@ -62,34 +68,10 @@ class LegalProvision(AuditedModel):
     violation = models.TextField(_("violation covered (Chinese)"))
     violation_en = models.TextField(_("violation covered (English)"), blank=True)
     allowed_kinds = models.JSONField(_("penalty kinds allowed"), default=list)
-    fine_min = models.DecimalField(
-        _("minimum fine on the unit (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-    )
-    fine_max = models.DecimalField(
-        _("maximum fine on the unit (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-    )
-    person_fine_min = models.DecimalField(
-        _("minimum fine on a person (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-    )
-    person_fine_max = models.DecimalField(
-        _("maximum fine on a person (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-    )
+    fine_min = yuan_field(_("minimum fine on the unit (yuan)"))
+    fine_max = yuan_field(_("maximum fine on the unit (yuan)"))
+    person_fine_min = yuan_field(_("minimum fine on a person (yuan)"))
+    person_fine_max = yuan_field(_("maximum fine on a person (yuan)"))
     verified = models.BooleanField(_("text verified"), default=False)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
