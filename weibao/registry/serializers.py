@@ -52,6 +52,15 @@ class LocationSerializer(serializers.Serializer[Any]):
     latitude = StrictDecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
     longitude = StrictDecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH makes nested fields optional; a location is still both coordinates or null.
+        missing = [name for name in ("latitude", "longitude") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [self.fields[name].error_messages["required"]] for name in missing}
+            )
+        return attrs
+
 
 class LocatedOutputMixin(serializers.Serializer[Any]):
     location = serializers.SerializerMethodField()

@@ -171,6 +171,20 @@ class TestEnterpriseWrites:
         world.unit_a.refresh_from_db()
         assert world.unit_a.name == "珠晖民爆器材公司"
 
+    @pytest.mark.parametrize("location", [{}, {"latitude": "26.9"}])
+    def test_a_patched_location_needs_both_coordinates(
+        self, world: World, api: Any, location: Any
+    ) -> None:
+        url = reverse("api:enterprise-detail", args=[world.unit_a.pk])
+        Enterprise.objects.filter(pk=world.unit_a.pk).update(latitude="26.9", longitude="112.6")
+        response = api(world.city).patch(url, {"location": location}, format="json")
+        assert response.status_code == 400, response.content
+        assert "location.longitude" in response.json()["errors"]
+        world.unit_a.refresh_from_db()
+        assert world.unit_a.longitude is not None
+        cleared = api(world.city).patch(url, {"location": None}, format="json")
+        assert cleared.status_code == 200 and cleared.json()["location"] is None
+
     def test_regulator_of_other_county_gets_404(self, world: World, api: Any) -> None:
         url = reverse("api:enterprise-detail", args=[world.unit_a.pk])
         assert api(world.county_b).patch(url, {"phone": "1"}, format="json").status_code == 404
