@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "weibao.inspections",
     "weibao.hazards",
     "weibao.enforcement",
+    "weibao.reporting",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +273,22 @@ ESCALATE_MAJOR_OVERDUE = env_bool("ESCALATE_MAJOR_OVERDUE", True)
 ESCALATE_EXTENDED_OVERDUE = env_bool("ESCALATE_EXTENDED_OVERDUE", True)
 ESCALATE_REPEAT_COUNT = env_int("ESCALATE_REPEAT_COUNT", 3)
 ESCALATE_REPEAT_WINDOW_DAYS = env_int("ESCALATE_REPEAT_WINDOW_DAYS", 365)
+# --- internal hazard reports (事故隐患内部报告奖励) ------------------------------------------
+# Policy a unit starts with (each unit then sets its own): time limit for verification, reward
+# by hazard level and the most paid for one report (yuan).
+REPORT_VERIFY_PERIOD = env_period("REPORT_VERIFY_PERIOD", "5wd")
+REPORT_REWARD_GENERAL = env_int("REPORT_REWARD_GENERAL", 200)
+REPORT_REWARD_MAJOR = env_int("REPORT_REWARD_MAJOR", 2_000)
+REPORT_REWARD_CAP = env_int("REPORT_REWARD_CAP", 10_000)
+# Photos per report; each is also held to MAX_PHOTO_BYTES.
+REPORT_MAX_PHOTOS = env_int("REPORT_MAX_PHOTOS", 6)
+# Rate limits on the public reporting endpoints (no login): per device (a cookie the reporting
+# page sets) and, more generously, per client address, which a whole workshop may share behind
+# one NAT. Receipt lookups are limited per address so receipt codes cannot be tried in bulk.
+REPORT_LIMIT_PER_DEVICE = env_int("REPORT_LIMIT_PER_DEVICE", 10)
+REPORT_LIMIT_PER_ADDRESS = env_int("REPORT_LIMIT_PER_ADDRESS", 60)
+REPORT_LIMIT_WINDOW_SECONDS = env_int("REPORT_LIMIT_WINDOW_SECONDS", 3600)
+REPORT_LOOKUP_LIMIT_PER_ADDRESS = env_int("REPORT_LOOKUP_LIMIT_PER_ADDRESS", 60)
 # Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)

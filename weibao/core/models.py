@@ -55,6 +55,8 @@ class AuditEntry(ScopedModel):
         CREATE = "create", _("Created")
         UPDATE = "update", _("Updated")
         DELETE = "delete", _("Deleted")
+        # A read of something sensitive (a reporter's identity): who looked, and when.
+        VIEW = "view", _("Viewed")
 
     scope_lookup = "scope_code"
 

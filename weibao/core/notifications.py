@@ -41,6 +41,13 @@ MESSAGES: dict[str, Any] = {
         "%(unit)s: proposed case %(reference)s has new facts of hazards left overdue "
         "(facts: %(count)d)."
     ),
+    "report.submitted": _(
+        "%(unit)s: new internal hazard report %(reference)s; verify it by %(deadline)s."
+    ),
+    "report.escalated": _(
+        "%(unit)s: internal report %(reference)s was raised to the bureau by its reporter "
+        "because the unit did not verify it in time."
+    ),
 }
 
 

@@ -297,3 +297,78 @@ def case_at(world: World, stage: str, *, fine: str = "30000", **fields: Any) -> 
         case = services.case_close(actor=actor, case=case)
     case.refresh_from_db()
     return case
+
+
+# --- internal reports ------------------------------------------------------------------------
+REPORT_STAGES = ("submitted", "verifying", "confirmed", "rewarded", "rejected", "duplicate")
+REPORTER_NAME = "李举报"
+REPORTER_PHONE = "13800001234"
+
+
+def camera_photo(*, owner: str = REPORTER_NAME, size: tuple[int, int] = (64, 48)) -> Any:
+    """A real JPEG as a phone takes it: with EXIF naming its owner and device, and GPS."""
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x013B] = owner  # Artist
+    exif[0x0110] = "ReporterPhone X1"  # Model
+    exif[0x8825] = {1: "N", 2: (26.0, 53.0, 0.0), 3: "E", 4: (112.0, 34.0, 0.0)}  # GPS
+    out = BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return SimpleUploadedFile(f"IMG_{owner}.jpg", out.getvalue(), "image/jpeg")
+
+
+def report_at(
+    world: World,
+    stage: str = "submitted",
+    *,
+    unit: Enterprise | None = None,
+    named: bool = False,
+    consent: bool = False,
+    photos: int = 0,
+    **data: Any,
+) -> tuple[Any, str]:
+    """An internal report taken to `stage` through the real services; returns it and its
+    receipt code. Named reports carry REPORTER_NAME and REPORTER_PHONE."""
+    from weibao.reporting import services as rs
+
+    unit = unit or world.unit_a
+    manager = world.unit_a_officer if unit.pk == world.unit_a.pk else world.unit_b_officer
+    channel = rs.channel_for(unit)
+    fields = {
+        "category": "unsafe_equipment",
+        "description": "3号库房防爆灯损坏",
+        "location": "3号库房门口",
+        **data,
+    }
+    original = report_at(world, "verifying", unit=unit)[0] if stage == "duplicate" else None
+    if named:
+        fields.update(name=REPORTER_NAME, phone=REPORTER_PHONE, consent_to_unit=consent)
+    report, code = rs.report_submit_public(
+        token=channel.token, data=fields, photos=[camera_photo() for _ in range(photos)]
+    )
+    target = REPORT_STAGES.index(stage)
+    if target >= 1:
+        report = rs.report_start(actor=manager, report=report)
+    if stage in ("confirmed", "rewarded"):
+        report = rs.report_confirm(
+            actor=manager,
+            report=report,
+            level=HazardLevel.GENERAL,
+            hazard_category=HazardCategory.EQUIPMENT,
+            reply="已核实，正在更换",
+        )
+    if stage == "rewarded":
+        report = rs.report_reward(
+            actor=manager, report=report, amount=Decimal("200"), paid_on=timezone.localdate()
+        )
+    if stage == "rejected":
+        report = rs.report_reject(actor=manager, report=report, reason="现场核查灯具完好")
+    if original is not None:
+        report = rs.report_mark_duplicate(actor=manager, report=report, original=original)
+    report.refresh_from_db()
+    return report, code
