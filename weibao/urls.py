@@ -17,6 +17,7 @@ from weibao.inspections import api as inspections_api
 from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
 from weibao.registry.imports import IMPORTER as REGISTRY_IMPORTER
+from weibao.reporting import api as reporting_api
 
 router = SimpleRouter(trailing_slash=True)
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -31,12 +32,14 @@ router.register("certificates", registry_api.CertificateViewSet, basename="certi
 inspections_api.register(router)
 hazards_api.register(router)
 enforcement_api.register(router)
+reporting_api.register(router)
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/token/revoke/", accounts_api.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     *import_urls(REGISTRY_IMPORTER),
+    *reporting_api.public_urlpatterns,
     *router.urls,
 ]
 
@@ -47,6 +50,7 @@ urlpatterns = [
     path("", include("weibao.inspections.urls")),
     path("", include("weibao.hazards.urls")),
     path("", include("weibao.enforcement.urls")),
+    path("", include("weibao.reporting.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
