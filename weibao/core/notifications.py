@@ -48,6 +48,18 @@ MESSAGES: dict[str, Any] = {
         "%(unit)s: internal report %(reference)s was raised to the bureau by its reporter "
         "because the unit did not verify it in time."
     ),
+    "report.updated": _("Your internal report %(reference)s to %(unit)s has a new step."),
+    "report.due_today": _(
+        "%(unit)s: internal reports whose time limit for verification ends today (%(date)s): "
+        "%(count)d."
+    ),
+    "report.overdue_unit": _(
+        "%(unit)s: internal reports left unverified past the time limit on %(date)s: %(count)d."
+    ),
+    "report.overdue_county": _(
+        "%(area)s: internal reports left unverified past the unit's time limit on %(date)s: "
+        "%(count)d (units: %(units)d)."
+    ),
 }
 
 

@@ -217,6 +217,10 @@ class InternalReport(RulesModelMixin, AuditedModel, ScopedModel, metaclass=Rules
         blank=True,
         related_name="+",
     )
+    # Set by the daily follow-up: the day the unit was reminded of the limit, and the day the
+    # report was first found past it (the unit and the county were told then, once).
+    reminded_on = models.DateField(_("reminded on"), null=True, blank=True)
+    overdue_since = models.DateField(_("overdue since"), null=True, blank=True)
     # Raised to the county bureau by the reporter when the unit let the time limit pass.
     escalated_at = models.DateTimeField(_("raised to the bureau at"), null=True, blank=True)
     escalation_note = models.TextField(_("reporter's complaint"), blank=True)

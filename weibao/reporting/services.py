@@ -95,6 +95,21 @@ def _event(
     )
 
 
+def _tell_reporter(report: InternalReport) -> None:
+    """A reporter who reported under their account hears of each step (anonymous ones check
+    the status page with their receipt code). Notifications are personal: nobody else reads
+    this one, so it links the account to the report without showing it to the unit."""
+    identity = ReporterIdentity.objects.filter(report=report, user__isnull=False).first()
+    if identity is None or identity.user is None:
+        return
+    notify(
+        recipients=[identity.user],
+        verb="report.updated",
+        params={"unit": report.enterprise.name, "reference": report.reference},
+        url="/reports/mine/",
+    )
+
+
 def _text(value: Any, field: str, *, limit: int, required: bool) -> str:
     text = str(value or "").strip()
     if required and not text:
@@ -331,6 +346,7 @@ def report_start(*, actor: User, report: InternalReport, note: str = "") -> Inte
     report.start()
     _save(report)
     _event(report, ReportEvent.Action.START, actor, before=before, note=_note(note))
+    _tell_reporter(report)
     return report
 
 
@@ -385,6 +401,7 @@ def report_confirm(
     report.reward_proposed = channel_for(report.enterprise).proposed_reward(level)
     _save(report)
     _event(report, ReportEvent.Action.CONFIRM, actor, before=before, note=reply)
+    _tell_reporter(report)
     return report
 
 
@@ -409,6 +426,7 @@ def report_reject(*, actor: User, report: InternalReport, reason: str) -> Intern
     report.decided_by = actor
     _save(report)
     _event(report, ReportEvent.Action.REJECT, actor, before=before, note=reason)
+    _tell_reporter(report)
     return report
 
 
@@ -441,6 +459,7 @@ def report_mark_duplicate(
     report.decided_by = actor
     _save(report)
     _event(report, ReportEvent.Action.DUPLICATE, actor, before=before, note=report.reply)
+    _tell_reporter(report)
     return report
 
 
@@ -483,6 +502,7 @@ def report_reward(
     report.rewarded_by = actor
     _save(report)
     _event(report, ReportEvent.Action.REWARD, actor, before=before)
+    _tell_reporter(report)
     return report
 
 
@@ -540,6 +560,7 @@ def report_handle_complaint(*, actor: User, report: InternalReport, reply: str) 
     report.complaint_handled_by = actor
     _save(report)
     _event(report, ReportEvent.Action.COMPLAINT_HANDLED, actor, note=report.complaint_reply)
+    _tell_reporter(report)
     return report
 
 

@@ -170,3 +170,27 @@ def test_bad_input_writes_nothing(world: World, settings: object) -> None:
     assert "unit_token" in exc.value.message_dict
     assert InternalReport.objects.count() == 0
     assert camera_photo()
+
+
+def test_account_reports_link_only_when_named(world: World) -> None:
+    from weibao.reporting.selectors import my_reports
+
+    data = {"category": "unsafe_act", "description": "违规吸烟", "location": "装卸区"}
+    hidden, _code = rs.report_submit_account(
+        actor=world.unit_a_employee, data={**data, "anonymous": True}
+    )
+    named, _code = rs.report_submit_account(
+        actor=world.unit_a_employee, data={**data, "anonymous": False}
+    )
+    assert not ReporterIdentity.objects.filter(report=hidden).exists() and hidden.anonymous
+    assert ReporterIdentity.objects.get(report=named).user == world.unit_a_employee
+    assert list(my_reports(world.unit_a_employee)) == [named]
+    assert set(InternalReport.objects.visible_to(world.unit_a_employee)) == {named}
+    # Neither submission is recorded under the employee's account.
+    assert not AuditEntry.objects.filter(actor_id=world.unit_a_employee.pk).exists()
+    rs.report_start(actor=world.unit_a_officer, report=named)
+    rs.report_start(actor=world.unit_a_officer, report=hidden)
+    told = Notification.objects.filter(verb="report.updated")
+    assert [n.recipient_id for n in told] == [world.unit_a_employee.pk]
+    with pytest.raises(PermissionDenied):
+        rs.report_submit_account(actor=world.county_a, data=data)
