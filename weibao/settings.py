@@ -399,6 +399,11 @@ SPECTACULAR_SETTINGS = {
         "CaseReviewGradeEnum": "weibao.enforcement.models.CaseReview.Grade",
         "PenaltyKindEnum": "weibao.enforcement.models.PenaltyKind",
         "PermitStatusEnum": "weibao.registry.models.Permit.Status",
+        "ReportCategoryEnum": "weibao.reporting.models.ReportCategory",
+        "ReportStatusEnum": "weibao.reporting.models.ReportStatus",
+        "ReportViaEnum": "weibao.reporting.models.InternalReport.Via",
+        "ReportEventActionEnum": "weibao.reporting.models.ReportEvent.Action",
+        "ReportActionEnum": "weibao.reporting.serializers.ACTION_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -418,7 +423,10 @@ TASKS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "weibao.core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "weibao.core.logging.RequestIdFilter"},
+        "redact_receipts": {"()": "weibao.core.logging.RedactReceiptsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}
     },
@@ -426,7 +434,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_receipts"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},

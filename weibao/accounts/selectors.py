@@ -59,6 +59,50 @@ def hazard_tiles(user: User) -> list[Tile]:
     return tiles
 
 
+def report_tiles(user: User) -> list[Tile]:
+    """Internal hazard reports: the unit's managers verify them in time; the bureaus watch for
+    reports left unverified past the limit and for reporters' complaints. One query."""
+    from weibao.reporting.models import UNVERIFIED, InternalReport, unverified_overdue_q
+
+    link = _routed("report-list")
+    if user.is_unit_manager:
+        counts = InternalReport.objects.visible_to(user).aggregate(
+            waiting=Count("pk", filter=Q(status__in=UNVERIFIED)),
+            overdue=Count("pk", filter=unverified_overdue_q()),
+        )
+        return [
+            Tile(
+                str(_("Reports waiting for verification")),
+                counts["waiting"],
+                link,
+                "status=unverified",
+            ),
+            Tile(str(_("Reports past the time limit")), counts["overdue"], link, "overdue=true"),
+        ]
+    if user.is_regulator or user.is_system_admin:
+        counts = InternalReport.objects.visible_to(user).aggregate(
+            overdue=Count("pk", filter=unverified_overdue_q()),
+            complaints=Count(
+                "pk", filter=Q(escalated_at__isnull=False, complaint_handled_at__isnull=True)
+            ),
+        )
+        return [
+            Tile(
+                str(_("Internal reports unverified past the limit")),
+                counts["overdue"],
+                link,
+                "overdue=true",
+            ),
+            Tile(
+                str(_("Complaints raised by reporters")),
+                counts["complaints"],
+                link,
+                "complaint=open",
+            ),
+        ]
+    return []
+
+
 def home_summary(user: User) -> list[Tile]:
     """What the home page counts for this user: only rows they may see."""
     from weibao.registry.models import Enterprise, ExpiryState, Permit, expiry_state_q
@@ -73,6 +117,7 @@ def home_summary(user: User) -> list[Tile]:
         tiles.append(Tile(str(_("Permits expiring soon")), permits["expiring"], ""))
         tiles.append(Tile(str(_("Expired permits")), permits["expired"], ""))
         tiles.extend(hazard_tiles(user))
+        tiles.extend(report_tiles(user))
     elif user.is_regulator or user.is_system_admin:
 
         def holding(state: str) -> Q:
@@ -102,6 +147,7 @@ def home_summary(user: User) -> list[Tile]:
             )
         )
         tiles.extend(hazard_tiles(user))
+        tiles.extend(report_tiles(user))
     else:
         tiles.append(Tile(str(_("Units")), units.count(), "enterprise-list"))
     if user.is_regulator or user.is_system_admin or user.is_partner:

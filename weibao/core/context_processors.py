@@ -24,6 +24,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Inspections"), reverse("inspection-list")))
         items.append((_("Hazards"), reverse("hazard-list")))
         items.append((_("Cases"), reverse("case-list")))
+    if user.is_unit_user:
+        items.append((_("Report a hazard"), reverse("report-create")))
+        if user.is_unit_manager:
+            items.append((_("Internal reports"), reverse("report-list")))
+        else:
+            items.append((_("My reports"), reverse("report-mine")))
+    elif user.is_regulator or user.is_system_admin:
+        items.append((_("Internal reports"), reverse("report-list")))
+        items.append((_("Internal reports: oversight"), reverse("report-oversight")))
     if user.is_regulator or user.is_system_admin or user.is_partner:
         items.append((_("Agencies"), reverse("agencies")))
     if user.has_perm("core.view_auditentry"):

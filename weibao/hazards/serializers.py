@@ -44,6 +44,11 @@ class InspectionRefOutput(serializers.Serializer[Any]):
     number = serializers.CharField()
 
 
+class InternalReportRefOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+
+
 class OptionalStatusField(serializers.ChoiceField):
     """A status code, or null where a step has none (blank in the table)."""
 
@@ -225,10 +230,15 @@ class HazardDetailOutput(HazardOutput):
     attachments = AttachmentOutput(many=True)
     accepted_by = serializers.IntegerField(source="accepted_by_id", allow_null=True)
     accepted_by_name = serializers.SerializerMethodField()
+    internal_report = serializers.SerializerMethodField(
+        help_text="the employee's internal report this hazard was confirmed from (source "
+        "internal_report); else null"
+    )
 
     class Meta(HazardOutput.Meta):
         fields = [
             *HazardOutput.Meta.fields,
+            "internal_report",
             "plan",
             "rectification_note",
             "rectified_on",
@@ -249,6 +259,14 @@ class HazardDetailOutput(HazardOutput):
 
     def get_accepted_by_name(self, obj: Hazard) -> str | None:
         return str(obj.accepted_by) if obj.accepted_by is not None else None
+
+    @extend_schema_field(InternalReportRefOutput(allow_null=True))
+    def get_internal_report(self, obj: Hazard) -> dict[str, Any] | None:
+        # Only the number: who reported it stays with the report (never on the hazard).
+        if obj.source != Hazard.Source.INTERNAL_REPORT:
+            return None
+        report = getattr(obj, "internal_report", None)
+        return None if report is None else {"id": report.pk, "reference": report.reference}
 
 
 class FollowUpOutput(serializers.Serializer[Any]):

@@ -4,17 +4,30 @@ The same key and body replays the first response; the same key with another body
 The key is claimed by inserting its row before the view runs, in the view's transaction: a
 concurrent duplicate waits on the unique index, then replays the committed result. A request
 that fails rolls its claim back, so the caller may retry with the same key.
+
+`sealed_idempotent` is for creations whose answer is a secret or must not be linked to the
+caller: an internal report's receipt code, an anonymous reporter (no account at all) or an
+employee's anonymous report. Its record is stored under user 0, keyed by an HMAC of the caller and
+the key, with the fingerprint and the response sealed (Fernet) under a key derived from the
+Idempotency-Key itself, which is never stored: a copy of the database can neither read the
+receipt nor tell whose record it is, and only the caller holding the key can replay it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +70,65 @@ def _fingerprint(request: Request) -> str:
 
 
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
+    return _wrap(view, sealed=False)
+
+
+def sealed_idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
+    """`idempotent`, with nothing readable or linkable kept (see the module's docstring)."""
+    return _wrap(view, sealed=True)
+
+
+def _derive(purpose: str, who: str, key: str) -> bytes:
+    message = f"weibao-idempotency|{purpose}|{who}|{key}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+
+
+def _fernet(secret: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(secret))
+
+
+def _seal(secret: bytes, body: Any) -> dict[str, str]:
+    plain = json.dumps(body, cls=DjangoJSONEncoder).encode()
+    return {"sealed": _fernet(secret).encrypt(plain).decode("ascii")}
+
+
+def _unseal(secret: bytes, stored: Any) -> Any:
+    try:
+        plain = _fernet(secret).decrypt(str(stored["sealed"]).encode("ascii"))
+    except (InvalidToken, KeyError, TypeError) as exc:
+        # Only a record altered in the database gets here (the key that finds it is the key
+        # that opens it): refuse the replay rather than answer with something else.
+        raise IdempotencyConflict(
+            str(_("This Idempotency-Key was already used with a different request."))
+        ) from exc
+    return json.loads(plain)
+
+
+def _form_fingerprint(request: Request) -> str:
+    """A multipart form by its fields and file contents: a retry has another boundary, so its raw
+    body differs although it sends the same thing."""
+    digest = hashlib.sha256()
+    digest.update((request.method or "").encode())
+    digest.update(request.path.encode())
+    data = request.data
+    for name in sorted(data.keys()):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data[name]]
+        for value in values:
+            digest.update(b"\0" + str(name).encode() + b"\0")
+            if hasattr(value, "chunks"):
+                for chunk in value.chunks():
+                    digest.update(chunk)
+                value.seek(0)
+            else:
+                digest.update(str(value).encode())
+    return digest.hexdigest()
+
+
+def _is_multipart(request: Request) -> bool:
+    return (request.content_type or "").split(";")[0].strip().lower() == "multipart/form-data"
+
+
+def _wrap(view: Callable[..., Response], *, sealed: bool) -> Callable[..., Response]:
     @wraps(view)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         from weibao.core.models import IdempotencyRecord
@@ -68,8 +140,21 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
             raise ValidationError(
                 {HEADER: [_("Use 1 to 200 visible ASCII characters, e.g. a UUID.")]}
             )
-        fingerprint = _fingerprint(request)
-        scope = {"user_id": request.user.pk, "key": key}
+        secret = b""
+        if sealed:
+            user = request.user
+            who = str(user.pk) if getattr(user, "is_authenticated", False) else "anonymous"
+            secret = _derive("seal", who, key)
+            plain = _form_fingerprint(request) if _is_multipart(request) else _fingerprint(request)
+            # Keyed, so a stored fingerprint cannot confirm a guess of what was reported.
+            fingerprint = hmac.new(secret + b"fp", plain.encode(), hashlib.sha256).hexdigest()
+            scope: dict[str, Any] = {
+                "user_id": 0,
+                "key": "sealed:" + _derive("key", who, key).hex(),
+            }
+        else:
+            fingerprint = _fingerprint(request)
+            scope = {"user_id": request.user.pk, "key": key}
         with transaction.atomic():
             try:
                 with transaction.atomic():
@@ -82,12 +167,13 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                     raise IdempotencyConflict(
                         str(_("This Idempotency-Key was already used with a different request."))
                     ) from None
-                replay = Response(first.response_body, status=first.response_status)
+                body = _unseal(secret, first.response_body) if sealed else first.response_body
+                replay = Response(body, status=first.response_status)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
             response = view(self, request, *args, **kwargs)
             record.response_status = response.status_code
-            record.response_body = response.data
+            record.response_body = _seal(secret, response.data) if sealed else response.data
             record.save(update_fields=["response_status", "response_body"])
             return response
 

@@ -194,3 +194,21 @@ def test_account_reports_link_only_when_named(world: World) -> None:
     assert [n.recipient_id for n in told] == [world.unit_a_employee.pk]
     with pytest.raises(PermissionDenied):
         rs.report_submit_account(actor=world.county_a, data=data)
+
+
+def test_log_lines_never_carry_a_receipt_code() -> None:
+    import logging
+
+    from weibao.core.logging import RedactReceiptsFilter
+
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/api/v1/public/internal-reports/ABCD-EFGH-JKMN-PQRS-TVWX/",),
+        None,
+    )
+    assert RedactReceiptsFilter().filter(record)
+    assert record.getMessage() == "Not Found: /api/v1/public/internal-reports/<receipt>/"
