@@ -167,8 +167,14 @@ def report_oversight(request: HttpRequest) -> HttpResponse:
     if not form.errors:
         units, counties, total = selectors.oversight(user, start=start, end=end)
         period = _period_params(start, end)
+        # Units needing attention first (reports past the limit, open complaints); a city has
+        # thousands of units, so they come a page at a time.
+        units.sort(key=lambda row: (-row.overdue, -row.complaints_open))
+        page = Paginator(units, PAGE_SIZE).get_page(request.GET.get("page"))
         context |= {
-            "units": [(row, _links(row, "enterprise", period)) for row in units],
+            "page": page,
+            "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+            "units": [(row, _links(row, "enterprise", period)) for row in page.object_list],
             "counties": [(row, _links(row, "jurisdiction", period)) for row in counties],
             "total": (total, _links(total, "", period)),
             "start": start,

@@ -28,6 +28,9 @@ class Command(BaseCommand):
         from weibao.enforcement.demo import load_enforcement_demo
 
         created.update(load_enforcement_demo())
+        from weibao.reporting.demo import load_reporting_demo
+
+        created.update(load_reporting_demo())
         summary = ", ".join(f"{count} {name}" for name, count in created.items())
         self.stdout.write(f"demo: created {summary}")
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
