@@ -34,7 +34,7 @@ def _hazard(report: InternalReport) -> str:
 
 # Chinese aliases: the header under Chinese before the catalogue has the label (tabular.Column).
 REPORT_COLUMNS = (
-    Column("reference", gettext_lazy("reference"), aliases=("报告编号",), width=14),
+    Column("reference", gettext_lazy("report number"), aliases=("报告编号",), width=14),
     Column(
         "enterprise_name",
         gettext_lazy("unit"),

@@ -22,7 +22,7 @@ from weibao.tests.factories import REPORTER_NAME, REPORTER_PHONE, World, report_
 pytestmark = pytest.mark.django_db
 
 HEADERS_EN = [
-    "reference",
+    "report number",
     "unit",
     "category",
     "site or place",

@@ -673,3 +673,18 @@ def test_menu_links_follow_the_role(client: Any, world: World) -> None:
     as_user(client, world.partner_user)
     html = body(client.get(reverse("home")))
     assert reverse("report-list") not in html
+
+
+def test_oversight_needs_sign_in_and_lists_urgent_units_first(client: Any, world: World) -> None:
+    url = reverse("report-oversight")
+    response = client.get(url)
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    report_at(world)
+    late, _code = report_at(world, unit=world.unit_b)
+    InternalReport.objects.filter(pk=late.pk).update(
+        verify_by=timezone.localdate() - timedelta(days=1)
+    )
+    as_user(client, world.city)
+    units = [row for row, _links in client.get(url).context["units"]]
+    assert [row.key for row in units] == [str(world.unit_b.pk), str(world.unit_a.pk)]
+    assert units[0].overdue == 1

@@ -154,6 +154,12 @@ def _period_params(start: date | None, end: date | None) -> dict[str, str]:
     return params
 
 
+def _without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 @login_required
 def report_oversight(request: HttpRequest) -> HttpResponse:
     """Per county and per unit: received, verified in time, confirmed, rewarded and paid, left
@@ -173,7 +179,7 @@ def report_oversight(request: HttpRequest) -> HttpResponse:
         page = Paginator(units, PAGE_SIZE).get_page(request.GET.get("page"))
         context |= {
             "page": page,
-            "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+            "query": _without_page(request),
             "units": [(row, _links(row, "enterprise", period)) for row in page.object_list],
             "counties": [(row, _links(row, "jurisdiction", period)) for row in counties],
             "total": (total, _links(total, "", period)),
