@@ -27,7 +27,6 @@ from weibao.core.errors import DomainError
 from weibao.core.tabular import XLSX_CONTENT_TYPE
 from weibao.registry.models import Enterprise
 from weibao.reporting import selectors, services
-from weibao.reporting.models import ReportStatus
 
 
 def _download(content: bytes, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
@@ -99,20 +98,23 @@ def poster(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def reports_export(request: HttpRequest) -> HttpResponse:
-    """The reports the user may see (optionally one `?status=`) as .xlsx, without identities."""
+    """The reports the user may see, with the list page's filters, as .xlsx, without
+    identities."""
     from weibao.reporting.exports import reports_workbook
+    from weibao.reporting.forms import ReportFilterForm
 
     user = cast(User, request.user)
-    rows = selectors.report_queryset(user)
-    status = request.GET.get("status", "").strip()
-    if status:
-        if status not in ReportStatus.values:
-            return HttpResponseBadRequest(
-                _("Unknown status “%(status)s”; choose one of %(choices)s.")
-                % {"status": status[:30], "choices": ", ".join(ReportStatus.values)},
-                content_type="text/plain; charset=utf-8",
-            )
-        rows = rows.filter(status=status)
+    form = ReportFilterForm(request.GET or None, user=user)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        )
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
+    rows = (
+        selectors.report_queryset(user)
+        .filter(form.filter_q(timezone.localdate()))
+        .filter(form.status_q())
+    )
     content = reports_workbook(rows.iterator(chunk_size=2000))
     stamp = timezone.localdate().strftime("%Y%m%d")
     return _download(content, XLSX_CONTENT_TYPE, f"internal-reports-{stamp}.xlsx", inline=False)

@@ -160,6 +160,9 @@ def test_status_filter_and_bad_status(world: World, reports: dict[str, InternalR
     assert [row[0] for row in rows[1:]] == [reports["rewarded"].reference]
     response = download(world.county_a, "?status=paid")
     assert response.status_code == 400 and "paid" in response.content.decode()
+    # The list page's other filters apply too (its export link passes them all).
+    rows = sheet_rows(download(world.county_a, "?status=unverified&overdue=true").content)
+    assert [row[0] for row in rows[1:]] == [reports["escalated"].reference]
 
 
 def test_scope_regulators_employees_partners(

@@ -121,8 +121,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
         return linked.urlencode()
 
     export = routed("report-export")
-    if export and current in ReportStatus.values:
-        export += "?" + urlencode({"status": current})  # the export filters by status only
+    if export and query:
+        export += "?" + query.urlencode()  # the same filters as the list
     poster = routed("report-poster")
     if user.is_unit_user:
         poster = poster if user.is_unit_manager else ""
