@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "weibao.hazards",
     "weibao.enforcement",
     "weibao.reporting",
+    "weibao.ledger",
 ]
 
 MIDDLEWARE = [
@@ -289,6 +290,9 @@ REPORT_LIMIT_PER_DEVICE = env_int("REPORT_LIMIT_PER_DEVICE", 10)
 REPORT_LIMIT_PER_ADDRESS = env_int("REPORT_LIMIT_PER_ADDRESS", 60)
 REPORT_LIMIT_WINDOW_SECONDS = env_int("REPORT_LIMIT_WINDOW_SECONDS", 3600)
 REPORT_LOOKUP_LIMIT_PER_ADDRESS = env_int("REPORT_LOOKUP_LIMIT_PER_ADDRESS", 60)
+# --- traceability ledger ---------------------------------------------------------------------
+# An ingest batch (API call, or one chunk of a file) holds at most this many events.
+LEDGER_MAX_BATCH_ROWS = env_int("LEDGER_MAX_BATCH_ROWS", 100_000)
 # Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)

@@ -372,3 +372,63 @@ def report_at(
         report = rs.report_mark_duplicate(actor=manager, report=report, original=original)
     report.refresh_from_db()
     return report, code
+
+
+# --- traceability ledger ---------------------------------------------------------------------
+@dataclass
+class LedgerWorld:
+    """The chain of custody the ledger tests walk: a producer, a seller and a blasting
+    contractor (unit A of the persona world), with magazines, permits, a blaster and a project."""
+
+    producer: Enterprise
+    seller: Enterprise
+    contractor: Enterprise
+    producer_magazine: Site
+    seller_magazine: Site
+    contractor_magazine: Site
+    blaster: Person
+    project: Any
+    sale_permit: Permit
+    purchase_permit: Permit
+    transport_permit: Permit
+
+
+def ledger_world(world: World) -> LedgerWorld:
+    from weibao.ledger.models import BlastingProject
+
+    producer = EnterpriseFactory.create(name="湘南化工民爆厂", kinds="explosives_production")
+    seller = EnterpriseFactory.create(name="衡阳民爆器材经营公司", kinds="explosives_sale")
+    contractor = world.unit_a
+    contractor.kinds = "blasting"
+    contractor.save()
+    blaster = PersonFactory.create(enterprise=contractor, post=Person.Post.BLASTER, name="王爆破")
+    CertificateFactory.create(person=blaster, kind=Certificate.Kind.BLASTER)
+    now = timezone.now()
+    project = BlastingProject.objects.create(
+        enterprise=contractor,
+        code="BP-2026-001",
+        name="衡阳县石灰石矿爆破",
+        latitude=26.97,
+        longitude=112.37,
+        radius_m=500,
+        starts_at=now - timedelta(days=30),
+        ends_at=now + timedelta(days=30),
+    )
+    return LedgerWorld(
+        producer=producer,
+        seller=seller,
+        contractor=contractor,
+        producer_magazine=SiteFactory.create(enterprise=producer, name="成品库"),
+        seller_magazine=SiteFactory.create(enterprise=seller, name="1号库"),
+        contractor_magazine=SiteFactory.create(enterprise=contractor, name="炸药库"),
+        blaster=blaster,
+        project=project,
+        sale_permit=PermitFactory.create(enterprise=seller, kind=Permit.Kind.SALE),
+        purchase_permit=PermitFactory.create(enterprise=contractor, kind=Permit.Kind.PURCHASE),
+        transport_permit=PermitFactory.create(enterprise=seller, kind=Permit.Kind.TRANSPORT),
+    )
+
+
+def shell_code(serial: int, *, enterprise: str = "53", day: date = date(2026, 3, 14)) -> str:
+    """A valid GA 441 detonator shell code."""
+    return f"{enterprise}{day.year % 10}{day:%m%d}A{serial:05d}"

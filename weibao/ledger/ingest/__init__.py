@@ -1,0 +1,35 @@
+"""Ingest: enterprise systems file events in batches; a batch is accepted whole or rejected whole.
+
+The path is built for volume (the benchmark's target is 50,000 events a second on SQLite,
+validation and current state included):
+
+1. rows are parsed and checked for form (codes, times, coordinates) in one pass;
+2. everything the rows refer to is read in a handful of set-based queries: the current state of
+   every code (and of everything packed inside a box or case the batch moves), units by USCC,
+   sites, people with their blaster certificates, projects and permits;
+3. the events are replayed in order against that in-memory state, row by row, through the
+   transition rules below, which name the first problem of each row;
+4. if any row failed, the batch is stored as rejected with the per-row report and nothing else
+   is written; otherwise the events are inserted and the changed states upserted with two
+   `executemany` statements, in one transaction.
+"""
+
+from weibao.ledger.ingest.batch import Result, ingest_file, ingest_rows
+from weibao.ledger.ingest.reading import (
+    COLUMNS,
+    IngestError,
+    RowError,
+    csv_rows,
+    decode,
+)
+
+__all__ = [
+    "COLUMNS",
+    "IngestError",
+    "Result",
+    "RowError",
+    "csv_rows",
+    "decode",
+    "ingest_file",
+    "ingest_rows",
+]

@@ -1,0 +1,277 @@
+"""Reading a batch: the file (UTF-8 or GBK CSV, Parquet), its header, and the form checks of
+each row (codes, times, positions, quantities). References are resolved in rules.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from weibao.ledger.codes import package_code_error, shell_code_error, uid_error
+from weibao.ledger.models import (
+    DETONATORS,
+    EventKind,
+    ProductKind,
+)
+
+COLUMNS = (
+    "code",
+    "event",
+    "at",
+    "unit",
+    "site",
+    "person",
+    "counterpart",
+    "project",
+    "container",
+    "purchase_permit",
+    "transport_permit",
+    "latitude",
+    "longitude",
+    "product",
+    "quantity",
+    "chip_uid",
+    "recorded_at",
+)
+REQUIRED_COLUMNS = ("code", "event", "at", "unit")
+MAX_REPORTED_ERRORS = 1000
+
+
+# From which states each event may be applied (the item's own state, or its box's or case's).
+class IngestError(Exception):
+    """A batch that cannot be read at all (wrong header, encoding, too many rows)."""
+
+    def __init__(self, message: str, field: str = "file") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class RowError:
+    row: int  # 1-based data row (the CSV header is row 0)
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Parsed:
+    """One row after the form checks; references are resolved later."""
+
+    row: int
+    code: str
+    kind: str
+    at: datetime
+    unit: str
+    site: int | None
+    person: str
+    counterpart: str
+    project: str
+    container: str
+    purchase_permit: str
+    transport_permit: str
+    latitude: float | None
+    longitude: float | None
+    product: str
+    quantity: Decimal | None
+    chip_uid: str
+    recorded_at: datetime | None
+
+
+# --- reading ---------------------------------------------------------------------------------
+def decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB 18030 (a superset of GBK, which Chinese Excel and
+    many enterprise systems write)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
+
+
+def csv_rows(text: str) -> Iterator[dict[str, str]]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise IngestError(_("The file is empty.")) from None
+    check_header(header)
+    for values in reader:
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue
+        yield dict(zip(header, values, strict=False))
+
+
+def check_header(header: Sequence[str]) -> None:
+    unknown = [name for name in header if name not in COLUMNS]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if unknown or missing:
+        raise IngestError(
+            _(
+                "Wrong header. Missing: %(missing)s; not known: %(unknown)s. The columns are: "
+                "%(columns)s."
+            )
+            % {
+                "missing": ", ".join(missing) or "-",
+                "unknown": ", ".join(unknown) or "-",
+                "columns": ", ".join(COLUMNS),
+            },
+            field="header",
+        )
+
+
+# --- form checks -----------------------------------------------------------------------------
+_LOCAL = ZoneInfo(settings.TIME_ZONE)
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if not text:
+            raise ValueError("empty")
+        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_LOCAL)
+    return parsed
+
+
+def _str(row: Mapping[str, Any], name: str) -> str:
+    value = row.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _float(row: Mapping[str, Any], name: str) -> float | None:
+    text = _str(row, name)
+    if not text:
+        return None
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(name)
+    return number
+
+
+def parse_row(number: int, row: Mapping[str, Any], errors: list[RowError]) -> Parsed | None:
+    """Form checks of one row; appends the row's first error and returns None if any."""
+
+    def fail(field: str, code: str, message: str) -> None:
+        errors.append(RowError(number, field, code, message))
+
+    code = _str(row, "code").upper()
+    kind = _str(row, "event").lower()
+    if kind not in EventKind.values:
+        fail(
+            "event",
+            "unknown_event",
+            _("Unknown event; use one of %(kinds)s.") % {"kinds": ", ".join(EventKind.values)},
+        )
+        return None
+    if not code:
+        fail("code", "required", _("The code is missing."))
+        return None
+    product = _str(row, "product").lower()
+    if product and product not in ProductKind.values:
+        fail(
+            "product",
+            "unknown_product",
+            _("Unknown product; use one of %(kinds)s.") % {"kinds": ", ".join(ProductKind.values)},
+        )
+        return None
+    if product in DETONATORS:
+        problem = shell_code_error(code)
+    elif product:
+        problem = package_code_error(code)
+    elif shell_code_error(code) is None or package_code_error(code) is None:
+        problem = None
+    else:
+        problem = shell_code_error(code) if len(code) == 13 else package_code_error(code)
+    if problem:
+        fail("code", "malformed_code", problem)
+        return None
+    container = _str(row, "container").upper()
+    if container and package_code_error(container):
+        fail("container", "malformed_code", package_code_error(container) or "")
+        return None
+    chip_uid = _str(row, "chip_uid").upper()
+    if chip_uid and uid_error(chip_uid):
+        fail("chip_uid", "malformed_uid", uid_error(chip_uid) or "")
+        return None
+    try:
+        at = _time(row.get("at"))
+    except (TypeError, ValueError):
+        fail("at", "bad_time", _("Give the time as ISO 8601, e.g. 2026-05-01T08:30:00+08:00."))
+        return None
+    recorded_at = None
+    if _str(row, "recorded_at"):
+        try:
+            recorded_at = _time(row.get("recorded_at"))
+        except (TypeError, ValueError):
+            fail("recorded_at", "bad_time", _("Give the time as ISO 8601."))
+            return None
+    try:
+        latitude = _float(row, "latitude")
+        longitude = _float(row, "longitude")
+    except ValueError:
+        fail("latitude", "bad_position", _("Latitude and longitude are decimal degrees."))
+        return None
+    if (latitude is None) != (longitude is None):
+        fail("longitude", "bad_position", _("Give both latitude and longitude, or neither."))
+        return None
+    if latitude is not None and not (-90 <= latitude <= 90):
+        fail("latitude", "bad_position", _("Latitude is between -90 and 90."))
+        return None
+    if longitude is not None and not (-180 <= longitude <= 180):
+        fail("longitude", "bad_position", _("Longitude is between -180 and 180."))
+        return None
+    quantity = None
+    if _str(row, "quantity"):
+        try:
+            quantity = Decimal(_str(row, "quantity"))
+        except InvalidOperation:
+            quantity = None
+        if quantity is None or not quantity.is_finite() or quantity <= 0 or quantity > 10**9:
+            fail("quantity", "bad_quantity", _("The quantity is a positive number."))
+            return None
+    site_text = _str(row, "site")
+    site = None
+    if site_text:
+        if not site_text.isdigit() or len(site_text) > 12:
+            fail("site", "unknown_site", _("The site is the magazine's id in Weibao."))
+            return None
+        site = int(site_text)
+    return Parsed(
+        row=number,
+        code=code,
+        kind=kind,
+        at=at,
+        unit=_str(row, "unit").upper(),
+        site=site,
+        person=_str(row, "person").upper(),
+        counterpart=_str(row, "counterpart").upper(),
+        project=_str(row, "project"),
+        container=container,
+        purchase_permit=_str(row, "purchase_permit"),
+        transport_permit=_str(row, "transport_permit"),
+        latitude=latitude,
+        longitude=longitude,
+        product=product,
+        quantity=quantity,
+        chip_uid=chip_uid,
+        recorded_at=recorded_at,
+    )
