@@ -190,6 +190,9 @@ class Event(models.Model):
         verbose_name=_("blasting project"),
     )
     container = models.CharField(_("packed into"), max_length=32, blank=True)
+    # What the event moved when it happened (a box's quantity is what it held then).
+    product = models.CharField(_("product"), max_length=24, choices=ProductKind.choices)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
     purchase_permit = models.CharField(_("purchase permit"), max_length=100, blank=True)
     transport_permit = models.CharField(_("transport permit"), max_length=100, blank=True)
     latitude = models.FloatField(_("latitude"), null=True, blank=True)

@@ -127,10 +127,10 @@ def _write(batch: Batch, rules: Rules, received: datetime) -> None:
     event_table = Event._meta.db_table
     columns = (
         "batch_id, code, kind, at, recorded_at, enterprise_id, site_id, person_id, "
-        "counterpart_id, project_id, container, purchase_permit, transport_permit, latitude, "
-        "longitude"
+        "counterpart_id, project_id, container, product, quantity, purchase_permit, "
+        "transport_permit, latitude, longitude"
     )
-    marks = ", ".join(["%s"] * 15)
+    marks = ", ".join(["%s"] * 17)
     stamp = adapt(received)
     # Raw executemany for volume; every name in these statements comes from the models' own
     # metadata, never from input, and every value is a bound parameter.
@@ -140,22 +140,24 @@ def _write(batch: Batch, rules: Rules, received: datetime) -> None:
             [
                 (
                     batch.pk,
-                    row.code,
-                    row.kind,
-                    adapt(row.at),
-                    adapt(row.recorded_at) if row.recorded_at else stamp,
-                    unit,
-                    site,
-                    person,
-                    counterpart,
-                    project,
-                    row.container,
-                    row.purchase_permit,
-                    row.transport_permit,
-                    row.latitude,
-                    row.longitude,
+                    e.row.code,
+                    e.row.kind,
+                    adapt(e.row.at),
+                    adapt(e.row.recorded_at) if e.row.recorded_at else stamp,
+                    e.unit,
+                    e.site,
+                    e.person,
+                    e.counterpart,
+                    e.project,
+                    e.row.container,
+                    e.product,
+                    str(e.quantity),
+                    e.row.purchase_permit,
+                    e.row.transport_permit,
+                    e.row.latitude,
+                    e.row.longitude,
                 )
-                for row, unit, site, person, counterpart, project in rules.events
+                for e in rules.events
             ],
         )
         item_table = Item._meta.db_table

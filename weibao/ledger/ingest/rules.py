@@ -52,6 +52,20 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
 
 
 @dataclass
+class Recorded:
+    """An accepted event as it will be written."""
+
+    row: Parsed
+    unit: int
+    product: str
+    quantity: Decimal
+    site: int | None
+    person: int | None
+    counterpart: int | None
+    project: int | None
+
+
+@dataclass
 class State:
     """An item's current state as ingest tracks it (a row of ledger_item)."""
 
@@ -195,7 +209,7 @@ class Rules:
         self.states = states
         self.uids_taken = uids_taken
         self.errors: list[RowError] = []
-        self.events: list[tuple[Parsed, int, int | None, int | None, int | None, int | None]] = []
+        self.events: list[Recorded] = []
 
     def fail(self, row: Parsed, field: str, code: str, message: str) -> None:
         self.errors.append(RowError(row.row, field, code, message))
@@ -345,15 +359,19 @@ class Rules:
             return True
         return False
 
-    def _record(self, row: Parsed, unit: int, **refs: int | None) -> None:
+    def _record(self, row: Parsed, unit: int, item: State, **refs: int | None) -> None:
+        """Keep the event for writing, with what it moved at that moment (product, quantity):
+        the books and reconciliation sum these without replaying packing."""
         self.events.append(
-            (
-                row,
-                unit,
-                refs.get("site"),
-                refs.get("person"),
-                refs.get("counterpart"),
-                refs.get("project"),
+            Recorded(
+                row=row,
+                unit=unit,
+                product=item.product,
+                quantity=item.quantity,
+                site=refs.get("site"),
+                person=refs.get("person"),
+                counterpart=refs.get("counterpart"),
+                project=refs.get("project"),
             )
         )
 
@@ -405,7 +423,7 @@ class Rules:
             if row.at == item.last_event_at and item.last_event_kind == EventKind.PRODUCED:
                 self.fail(row, "at", "duplicate", _("This event is already in the ledger."))
                 return
-            self._record(row, unit, site=site or None)
+            self._record(row, unit, item, site=site or None)
             return
         if row.chip_uid:
             if row.chip_uid in self.uids_taken:
@@ -430,7 +448,7 @@ class Rules:
             last_event_kind=row.kind,
             changed=True,
         )
-        self._record(row, unit, site=site or None)
+        self._record(row, unit, self.states[row.code], site=site or None)
 
     def _arrival(self, row: Parsed, unit: int) -> None:
         """Stock arriving from outside the platform (another province's system): recorded so
@@ -454,7 +472,7 @@ class Rules:
             last_event_kind=row.kind,
             changed=True,
         )
-        self._record(row, unit)
+        self._record(row, unit, self.states[row.code])
 
     def _packed(self, row: Parsed, unit: int, item: State) -> None:
         if not row.container or row.container == row.code:
@@ -504,7 +522,7 @@ class Rules:
         container.quantity += item.quantity
         container.changed = True
         self._move(item, row.at, row.kind)
-        self._record(row, unit)
+        self._record(row, unit, item)
 
     def _shipped(self, row: Parsed, unit: int, item: State) -> None:
         buyer = self.refs.units.get(row.counterpart) if row.counterpart else None
@@ -518,24 +536,25 @@ class Rules:
             row, "transport_permit", row.transport_permit, {Permit.Kind.TRANSPORT}, None
         ):
             return
+        left = item.site_id
         self._detach(item)
         self._move(
             item, row.at, row.kind, state=ItemState.IN_TRANSIT, destination_id=buyer, site_id=None
         )
-        self._record(row, unit, counterpart=buyer)
+        self._record(row, unit, item, site=left, counterpart=buyer)
 
     def _received(self, row: Parsed, unit: int, item: State) -> None:
         self._move(
             item, row.at, row.kind, state=ItemState.RECEIVED, holder_id=unit, destination_id=None
         )
-        self._record(row, unit)
+        self._record(row, unit, item)
 
     def _stored_in(self, row: Parsed, unit: int, item: State) -> None:
         site = self._site(row, unit, required=True)
         if site is False:
             return
         self._move(item, row.at, row.kind, state=ItemState.IN_STORE, site_id=site)
-        self._record(row, unit, site=site or None)
+        self._record(row, unit, item, site=site or None)
 
     def _issued(self, row: Parsed, unit: int, item: State) -> None:
         person = self._blaster(row, unit)
@@ -549,14 +568,14 @@ class Rules:
         self._move(
             item, row.at, row.kind, state=ItemState.ISSUED, person_id=person, project_id=project
         )
-        self._record(row, unit, site=left, person=person, project=project or None)
+        self._record(row, unit, item, site=left, person=person, project=project or None)
 
     def _returned(self, row: Parsed, unit: int, item: State) -> None:
         site = self._site(row, unit, required=True)
         if site is False:
             return
         self._move(item, row.at, row.kind, state=ItemState.IN_STORE, site_id=site, person_id=None)
-        self._record(row, unit, site=site or None)
+        self._record(row, unit, item, site=site or None)
 
     def _fired(self, row: Parsed, unit: int, item: State) -> None:
         person = self._blaster(row, unit)
@@ -569,17 +588,17 @@ class Rules:
         self._move(
             item, row.at, row.kind, state=ItemState.FIRED, person_id=person, project_id=project
         )
-        self._record(row, unit, person=person, project=project)
+        self._record(row, unit, item, person=person, project=project)
 
     def _destroyed(self, row: Parsed, unit: int, item: State) -> None:
         self._detach(item)
         self._move(item, row.at, row.kind, state=ItemState.DESTROYED)
-        self._record(row, unit, site=item.site_id)
+        self._record(row, unit, item, site=item.site_id)
 
     def _lost(self, row: Parsed, unit: int, item: State) -> None:
         self._detach(item)
         self._move(item, row.at, row.kind, state=ItemState.LOST)
-        self._record(row, unit, site=item.site_id)
+        self._record(row, unit, item, site=item.site_id)
 
     def _found(self, row: Parsed, unit: int, item: State) -> None:
         site = self._site(row, unit, required=False)
@@ -587,4 +606,4 @@ class Rules:
             return
         state = ItemState.IN_STORE if site else ItemState.RECEIVED
         self._move(item, row.at, row.kind, state=state, site_id=site or None)
-        self._record(row, unit, site=site or None)
+        self._record(row, unit, item, site=site or None)
