@@ -7,7 +7,7 @@ export DEBUG ?= 1
 # CI points this at a constraints file it generated; a fresh machine resolves from pyproject.
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: install install-test run serve test test-postgres test-browser lint fmt messages clean
+.PHONY: install install-test install-spark test-spark run serve test test-postgres test-browser lint fmt messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-spark: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[test,spark]"
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-spark: $(VENV)/.installed-spark
 
 run: install
 	$(BIN)/weibao migrate --no-input
@@ -45,6 +50,10 @@ test-postgres: install-test
 
 test-browser: install-test
 	$(BIN)/pytest -q -m browser -p no:randomly
+
+# Reconciliation on Spark gives the same findings as on DuckDB (needs Java 17+).
+test-spark: install-spark
+	$(BIN)/pytest -q -m spark -p no:randomly
 
 lint: install-test
 	$(BIN)/ruff check .

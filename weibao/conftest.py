@@ -30,8 +30,11 @@ def _media_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, _media_dir: Any) -> None:
-    # Uploads and issued documents go to a throwaway directory, never the developer's data.
+    # Uploads, issued documents, ledger exports and the firing-signing key go to a throwaway
+    # directory, never the developer's data.
     settings.MEDIA_ROOT = _media_dir
+    settings.LEDGER_EXPORT_DIR = _media_dir / "ledger-export"
+    settings.LEDGER_SIGNING_KEY_STORE = _media_dir / "ledger-signing-key.pem"
 
 
 @pytest.fixture(autouse=True)

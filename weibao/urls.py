@@ -14,6 +14,8 @@ from weibao.core.api.tabular import import_urls
 from weibao.enforcement import api as enforcement_api
 from weibao.hazards import api as hazards_api
 from weibao.inspections import api as inspections_api
+from weibao.ledger import api as ledger_api
+from weibao.ledger import api_firing as ledger_firing_api
 from weibao.registry import api as registry_api
 from weibao.registry.api import JurisdictionViewSet
 from weibao.registry.imports import IMPORTER as REGISTRY_IMPORTER
@@ -33,6 +35,8 @@ inspections_api.register(router)
 hazards_api.register(router)
 enforcement_api.register(router)
 reporting_api.register(router)
+ledger_api.register(router)
+ledger_firing_api.register(router)
 
 api_v1 = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
@@ -40,6 +44,8 @@ api_v1 = [
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
     *import_urls(REGISTRY_IMPORTER),
     *reporting_api.public_urlpatterns,
+    *ledger_api.urlpatterns,
+    *ledger_firing_api.urlpatterns,
     *router.urls,
 ]
 
@@ -51,6 +57,7 @@ urlpatterns = [
     path("", include("weibao.hazards.urls")),
     path("", include("weibao.enforcement.urls")),
     path("", include("weibao.reporting.urls")),
+    path("", include("weibao.ledger.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -24,6 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Inspections"), reverse("inspection-list")))
         items.append((_("Hazards"), reverse("hazard-list")))
         items.append((_("Cases"), reverse("case-list")))
+        items.append((_("Traceability"), reverse("ledger-home")))
     if user.is_unit_user:
         items.append((_("Report a hazard"), reverse("report-create")))
         if user.is_unit_manager:

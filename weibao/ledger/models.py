@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -86,6 +87,10 @@ class ItemState(models.TextChoices):
 
 
 FINAL_STATES = frozenset({ItemState.FIRED, ItemState.DESTROYED})
+
+LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
+LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
+RADIUS = [MinValueValidator(1), MaxValueValidator(20_000)]
 
 
 class Batch(ScopedModel):
@@ -307,9 +312,9 @@ class BlastingProject(AuditedModel, ScopedModel):
     )
     code = models.CharField(_("project code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    latitude = models.FloatField(_("latitude of the centre"))
-    longitude = models.FloatField(_("longitude of the centre"))
-    radius_m = models.PositiveIntegerField(_("radius (m)"))
+    latitude = models.FloatField(_("latitude of the centre"), validators=LATITUDE)
+    longitude = models.FloatField(_("longitude of the centre"), validators=LONGITUDE)
+    radius_m = models.PositiveIntegerField(_("radius (m)"), validators=RADIUS)
     starts_at = models.DateTimeField(_("firing allowed from"))
     ends_at = models.DateTimeField(_("firing allowed until"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -339,9 +344,9 @@ class ForbiddenZone(AuditedModel, ScopedModel):
         "registry.Jurisdiction", verbose_name=_("jurisdiction"), on_delete=models.PROTECT
     )
     name = models.CharField(_("name"), max_length=200)
-    latitude = models.FloatField(_("latitude of the centre"))
-    longitude = models.FloatField(_("longitude of the centre"))
-    radius_m = models.PositiveIntegerField(_("radius (m)"))
+    latitude = models.FloatField(_("latitude of the centre"), validators=LATITUDE)
+    longitude = models.FloatField(_("longitude of the centre"), validators=LONGITUDE)
+    radius_m = models.PositiveIntegerField(_("radius (m)"), validators=RADIUS)
     starts_at = models.DateTimeField(_("in force from"), null=True, blank=True)
     ends_at = models.DateTimeField(_("in force until"), null=True, blank=True)
 
@@ -358,8 +363,8 @@ class ForbiddenZone(AuditedModel, ScopedModel):
 
     @classmethod
     def extra_visibility_q(cls, user: Any) -> Q | None:
-        # Every unit must know where it may not fire.
-        return Q() if user.enterprise_id else None
+        # Every unit must know where it may not fire (an empty Q() would OR into nothing).
+        return Q(pk__isnull=False) if user.enterprise_id else None
 
 
 class Device(AuditedModel, ScopedModel):
@@ -404,6 +409,7 @@ class BlacklistedUid(AuditedModel):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        ordering = ["uid"]
         verbose_name = _("blacklisted chip UID")
         verbose_name_plural = _("blacklisted chip UIDs")
 

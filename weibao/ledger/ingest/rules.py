@@ -31,7 +31,9 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     EventKind.PACKED: HOLDING,
     EventKind.SHIPPED: HOLDING,
     EventKind.RECEIVED: frozenset({ItemState.IN_TRANSIT}),
-    EventKind.STORED_IN: HOLDING,
+    # Into a magazine from production or delivery; moving stock between magazines is not an
+    # event of its own (the books would lose the magazine it left).
+    EventKind.STORED_IN: frozenset({ItemState.PRODUCED, ItemState.RECEIVED}),
     EventKind.ISSUED: frozenset({ItemState.IN_STORE}),
     EventKind.RETURNED: frozenset({ItemState.ISSUED}),
     EventKind.FIRED: frozenset({ItemState.ISSUED}),
@@ -441,6 +443,7 @@ class Rules:
             state=ItemState.PRODUCED,
             holder_id=unit,
             destination_id=None,
+            # Made into the producer's magazine (its books count it in), or nowhere yet.
             site_id=site or None,
             person_id=None,
             project_id=None,
@@ -536,7 +539,7 @@ class Rules:
             row, "transport_permit", row.transport_permit, {Permit.Kind.TRANSPORT}, None
         ):
             return
-        left = item.site_id
+        left = self._magazine(item)
         self._detach(item)
         self._move(
             item, row.at, row.kind, state=ItemState.IN_TRANSIT, destination_id=buyer, site_id=None
@@ -550,6 +553,14 @@ class Rules:
         self._record(row, unit, item)
 
     def _stored_in(self, row: Parsed, unit: int, item: State) -> None:
+        if item.site_id is not None:
+            self.fail(
+                row,
+                "event",
+                "impossible_transition",
+                _("The item is already in a magazine (site %(site)s).") % {"site": item.site_id},
+            )
+            return
         site = self._site(row, unit, required=True)
         if site is False:
             return
@@ -566,7 +577,13 @@ class Rules:
         left = item.site_id
         self._detach(item)
         self._move(
-            item, row.at, row.kind, state=ItemState.ISSUED, person_id=person, project_id=project
+            item,
+            row.at,
+            row.kind,
+            state=ItemState.ISSUED,
+            person_id=person,
+            project_id=project,
+            site_id=None,
         )
         self._record(row, unit, item, site=left, person=person, project=project or None)
 
@@ -590,15 +607,24 @@ class Rules:
         )
         self._record(row, unit, item, person=person, project=project)
 
+    @staticmethod
+    def _magazine(item: State) -> int | None:
+        """The magazine an event takes the item out of. `site_id` is set only while the item
+        is in one (produced into it, stored in it or returned to it): issuing, shipping,
+        losing and destroying clear it."""
+        return item.site_id
+
     def _destroyed(self, row: Parsed, unit: int, item: State) -> None:
+        left = self._magazine(item)
         self._detach(item)
-        self._move(item, row.at, row.kind, state=ItemState.DESTROYED)
-        self._record(row, unit, item, site=item.site_id)
+        self._move(item, row.at, row.kind, state=ItemState.DESTROYED, site_id=None)
+        self._record(row, unit, item, site=left)
 
     def _lost(self, row: Parsed, unit: int, item: State) -> None:
+        left = self._magazine(item)
         self._detach(item)
-        self._move(item, row.at, row.kind, state=ItemState.LOST)
-        self._record(row, unit, item, site=item.site_id)
+        self._move(item, row.at, row.kind, state=ItemState.LOST, site_id=None)
+        self._record(row, unit, item, site=left)
 
     def _found(self, row: Parsed, unit: int, item: State) -> None:
         site = self._site(row, unit, required=False)

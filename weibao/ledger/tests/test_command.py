@@ -1,0 +1,121 @@
+"""`weibao ledger`: ingest of CSV (UTF-8, GBK) and Parquet files in batches with a progress bar,
+a rejected batch's report, and the reconcile and generate subcommands handing over to their
+modules."""
+
+from __future__ import annotations
+
+import io
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from weibao.ledger.ingest import COLUMNS
+from weibao.ledger.models import Batch, Event, Item, ItemState
+from weibao.ledger.tests.test_api import to_csv
+from weibao.ledger.tests.test_ingest import chain, produce
+from weibao.tests.factories import LedgerWorld, World, ledger_world, shell_code
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lw(world: World) -> LedgerWorld:
+    return ledger_world(world)
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("ledger", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_ingest_a_csv_in_batches(lw: LedgerWorld, tmp_path: Path, encoding: str) -> None:
+    rows = chain(lw)
+    path = tmp_path / "events.csv"
+    path.write_bytes(to_csv(rows).encode(encoding))
+    out, err = run("ingest", str(path), "--batch-rows", "10")
+    batches = -(-len(rows) // 10)
+    assert f"{len(rows)} rows in {batches} batch(es): {batches} accepted, 0 rejected" in out
+    progress = err.strip().splitlines()
+    assert progress[0].startswith("[") and "0.0%" in progress[0]
+    assert "100.0%" in progress[-1] and f"{len(rows)}/{len(rows)} rows" in progress[-1]
+    assert len(progress) == batches + 1
+    assert Event.objects.count() == len(rows)
+    assert Batch.objects.filter(source="file", status="accepted").count() == batches
+    assert Item.objects.get(code=shell_code(1)).state == ItemState.FIRED
+
+
+def test_ingest_a_parquet_file(lw: LedgerWorld, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = chain(lw)
+    table = pa.Table.from_pylist([{c: row.get(c) for c in COLUMNS} for row in rows])
+    path = tmp_path / "events.parquet"
+    pq.write_table(table, path)
+    out, err = run("ingest", str(path))
+    assert f"{len(rows)} rows in 1 batch(es): 1 accepted" in out
+    assert "100.0%" in err
+    assert Event.objects.count() == len(rows)
+
+
+def test_a_rejected_batch_is_reported_and_fails_the_command(
+    lw: LedgerWorld, tmp_path: Path
+) -> None:
+    rows = produce(lw, range(1, 4))
+    rows[2]["site"] = "999999"
+    path = tmp_path / "bad.csv"
+    path.write_text(to_csv(rows))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 batch"):
+        call_command("ledger", "ingest", str(path), stdout=io.StringIO(), stderr=err)
+    assert "row 3: site: unknown_site" in err.getvalue()
+    assert Event.objects.count() == 0
+    assert Batch.objects.get().status == "rejected"
+
+
+def test_unreadable_files(lw: LedgerWorld, tmp_path: Path, settings: Any) -> None:
+    with pytest.raises(CommandError, match="No file"):
+        run("ingest", str(tmp_path / "missing.csv"))
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("code,when\nx,y\n")
+    with pytest.raises(CommandError, match="header"):
+        run("ingest", str(wrong))
+    settings.LEDGER_MAX_BATCH_ROWS = 5
+    with pytest.raises(CommandError, match="batch-rows"):
+        run("ingest", str(wrong), "--batch-rows", "6")
+    assert Batch.objects.count() == 0
+
+
+def test_reconcile_and_generate_hand_over(monkeypatch: Any) -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def fake(name: str) -> types.ModuleType:
+        module = types.ModuleType(f"weibao.ledger.{name}")
+
+        def run_it(**kwargs: Any) -> str:
+            calls.append((name, kwargs))
+            return f"{name} done"
+
+        module.run = run_it  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        return module
+
+    fake("reconcile")
+    fake("generate")
+    out, _err = run("reconcile", "--engine", "spark", "--master", "local[2]")
+    assert "reconcile done" in out
+    run("reconcile")
+    run("generate", "--items", "100", "--seed", "7", "--out", "/tmp/x")
+    assert calls == [
+        ("reconcile", {"engine": "spark", "master": "local[2]"}),
+        ("reconcile", {"engine": "duckdb", "master": None}),
+        ("generate", {"items": 100, "seed": 7, "out": "/tmp/x"}),
+    ]
+    with pytest.raises(CommandError, match="--master"):
+        run("reconcile", "--master", "local[2]")

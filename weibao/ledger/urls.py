@@ -1,0 +1,12 @@
+from django.urls import path
+
+from weibao.ledger import views
+
+urlpatterns = [
+    path("ledger/", views.ledger_home, name="ledger-home"),
+    path("ledger/items/<str:code>/", views.item_detail, name="ledger-item"),
+    path("ledger/books/", views.unit_books, name="ledger-books"),
+    path("ledger/books/site/<int:pk>/", views.site_books, name="ledger-site-books"),
+    path("ledger/anomalies/", views.anomaly_list, name="ledger-anomaly-list"),
+    path("ledger/anomalies/<int:pk>/", views.anomaly_detail, name="ledger-anomaly-detail"),
+]
