@@ -293,6 +293,41 @@ REPORT_LOOKUP_LIMIT_PER_ADDRESS = env_int("REPORT_LOOKUP_LIMIT_PER_ADDRESS", 60)
 # --- traceability ledger ---------------------------------------------------------------------
 # An ingest batch (API call, or one chunk of a file) holds at most this many events.
 LEDGER_MAX_BATCH_ROWS = env_int("LEDGER_MAX_BATCH_ROWS", 100_000)
+# ... and at most this many bytes of request body (checked before the body is read).
+LEDGER_MAX_BATCH_BYTES = env_int("LEDGER_MAX_BATCH_BYTES", 64 * 1024 * 1024)
+# Reconciliation (weibao.ledger.reconcile, nightly and `weibao ledger reconcile`): the Parquet
+# export it reads (incremental; layout in weibao/ledger/export.py) and the rules' limits.
+LEDGER_EXPORT_DIR = Path(env("LEDGER_EXPORT_DIR", str(DATA_DIR / "ledger-export")))
+# Ids missing from the export are looked up again this long (PostgreSQL commits out of id order).
+LEDGER_EXPORT_GAP_HOURS = env_int("LEDGER_EXPORT_GAP_HOURS", 24)
+LEDGER_NOT_RECEIVED_HOURS = env_int("LEDGER_NOT_RECEIVED_HOURS", 72)
+LEDGER_LATE_FILING_DAYS = env_int("LEDGER_LATE_FILING_DAYS", 3)
+# A loss at or above these is critical and reported to the county bureau at once (the criminal
+# thresholds of illegal possession, Criminal Law art. 125: 30 detonators, 1 kg, 30 m of cord).
+LEDGER_CRIMINAL_DETONATORS = env_int("LEDGER_CRIMINAL_DETONATORS", 30)
+LEDGER_CRIMINAL_KG = env_int("LEDGER_CRIMINAL_KG", 1)
+LEDGER_CRIMINAL_METRES = env_int("LEDGER_CRIMINAL_METRES", 30)
+# DuckDB spills to disk past this; Spark's driver (local mode) gets this heap.
+LEDGER_DUCKDB_MEMORY_LIMIT = env("LEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
+LEDGER_DUCKDB_TEMP_LIMIT = env("LEDGER_DUCKDB_TEMP_LIMIT", "20GB")
+LEDGER_SPARK_MASTER = env("LEDGER_SPARK_MASTER", "local[*]")
+LEDGER_SPARK_DRIVER_MEMORY = env("LEDGER_SPARK_DRIVER_MEMORY", "4g")
+# Firing authorization (起爆授权). Answers are signed with an Ed25519 key: LEDGER_SIGNING_KEY is
+# its PKCS#8 PEM (normally given as LEDGER_SIGNING_KEY_FILE=/run/secrets/...); without it a key is
+# generated once and kept, readable by this account only, at LEDGER_SIGNING_KEY_STORE. Public keys
+# in LEDGER_SIGNING_RETIRED_KEYS (PEM, one or more) stay published after a rotation so devices can
+# still check answers signed before it.
+LEDGER_SIGNING_KEY = env("LEDGER_SIGNING_KEY", "")
+LEDGER_SIGNING_KEY_STORE = Path(
+    env("LEDGER_SIGNING_KEY_STORE", str(DATA_DIR / "ledger-signing-key.pem"))
+)
+LEDGER_SIGNING_RETIRED_KEYS = env("LEDGER_SIGNING_RETIRED_KEYS", "")
+# Work codes: valid this long from the requested firing time (never past the project's window);
+# derived by HMAC under LEDGER_WORK_CODE_SECRET (default: derived from SECRET_KEY).
+LEDGER_WORK_CODE_MINUTES = env_int("LEDGER_WORK_CODE_MINUTES", 120)
+LEDGER_WORK_CODE_SECRET = env("LEDGER_WORK_CODE_SECRET", "")
+# UIDs per authorization request.
+LEDGER_FIRING_MAX_UIDS = env_int("LEDGER_FIRING_MAX_UIDS", 1000)
 # Spreadsheet imports (units, permits, people): a file over either limit is refused whole.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10_000)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
@@ -373,6 +408,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "LedgerBatchStatusEnum": "weibao.ledger.models.Batch.Status",
+        "LedgerBatchSourceEnum": "weibao.ledger.models.Batch.Source",
+        "AnomalyKindEnum": "weibao.ledger.models.Anomaly.Kind",
+        "AnomalyStatusEnum": "weibao.ledger.models.Anomaly.Status",
+        "AnomalySeverityEnum": "weibao.ledger.models.Anomaly.Severity",
+        "LedgerEventKindEnum": "weibao.ledger.models.EventKind",
+        "ItemStateEnum": "weibao.ledger.models.ItemState",
+        "ProductKindEnum": "weibao.ledger.models.ProductKind",
+        "ItemLevelEnum": "weibao.ledger.models.Level",
         "AgencyKindEnum": "weibao.accounts.models.Agency.Kind",
         "EnterpriseKindEnum": "weibao.registry.models.EnterpriseKind",
         "PermitKindEnum": "weibao.registry.models.Permit.Kind",

@@ -60,6 +60,18 @@ MESSAGES: dict[str, Any] = {
         "%(area)s: internal reports left unverified past the unit's time limit on %(date)s: "
         "%(count)d (units: %(units)d)."
     ),
+    "ledger.not_received": _(
+        "%(unit)s: %(code)s (quantity %(quantity)s) was shipped at %(at)s and not received "
+        "within %(hours)d hours; the quantity reaches the criminal threshold."
+    ),
+    "ledger.not_closed": _(
+        "%(unit)s: %(code)s (quantity %(quantity)s) was issued at %(at)s and neither fired nor "
+        "returned that day; the quantity reaches the criminal threshold."
+    ),
+    "ledger.lost": _(
+        "%(unit)s: %(code)s (quantity %(quantity)s) was reported lost at %(at)s and has not "
+        "been found; the quantity reaches the criminal threshold."
+    ),
 }
 
 

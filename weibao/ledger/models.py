@@ -108,7 +108,9 @@ class Batch(ScopedModel):
     scope_lookup = "enterprise__jurisdiction__code"
 
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    source = models.CharField(
+        pgettext_lazy("ledger batch", "source"), max_length=10, choices=Source.choices
+    )
     # The unit that filed it (an enterprise system's account), if one did.
     enterprise = models.ForeignKey(
         "registry.Enterprise",
@@ -154,7 +156,7 @@ class Event(models.Model):
     """One event on one code, as filed. Append-only: never updated, never deleted."""
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="events")
-    code = models.CharField(_("code"), max_length=32)
+    code = models.CharField(pgettext_lazy("item code", "code"), max_length=32)
     kind = models.CharField(_("event"), max_length=12, choices=EventKind.choices)
     at = models.DateTimeField(_("time"))
     # When Weibao received it: sales must be filed within 3 days of the sale.
@@ -221,7 +223,7 @@ class Item(ScopedModel):
 
     scope_lookup = "holder__jurisdiction__code"
 
-    code = models.CharField(_("code"), max_length=32, primary_key=True)
+    code = models.CharField(pgettext_lazy("item code", "code"), max_length=32, primary_key=True)
     level = models.CharField(_("level"), max_length=5, choices=Level.choices)
     product = models.CharField(_("product"), max_length=24, choices=ProductKind.choices)
     # Pieces for detonators (1 per item), kg per package, m per roll; for a box or a case, the
@@ -512,7 +514,7 @@ class Anomaly(AuditedModel, ScopedModel):
         CRITICAL = "critical", _("Critical")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("anomaly status", "Open")
         EXPLAINED = "explained", _("Explained")
         CONFIRMED_LOSS = "confirmed_loss", _("Confirmed loss")
         CLOSED = "closed", pgettext_lazy("anomaly status", "Closed")
@@ -541,7 +543,7 @@ class Anomaly(AuditedModel, ScopedModel):
         blank=True,
         related_name="+",
     )
-    subject = models.CharField(_("subject"), max_length=100)
+    subject = models.CharField(pgettext_lazy("anomaly", "subject"), max_length=100)
     product = models.CharField(_("product"), max_length=24, blank=True)
     quantity = models.DecimalField(
         _("quantity"), max_digits=14, decimal_places=3, default=Decimal("0")

@@ -19,10 +19,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
 from weibao.accounts.models import User
 from weibao.core.api.errors import DomainError
 from weibao.core.api.tabular import xlsx_response
+from weibao.core.widgets import DatePicker
 from weibao.ledger import anomaly_services, books, selectors
 from weibao.ledger.filters import AnomalyFilter
 from weibao.ledger.models import Anomaly, Item
@@ -111,10 +113,10 @@ class BookForm(forms.Form):
         label=_lazy("unit"), queryset=Enterprise.objects.none(), required=False
     )
     start = forms.DateField(
-        label=_lazy("from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date range", "from"), required=False, widget=DatePicker()
     )
     end = forms.DateField(
-        label=_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date range", "to"), required=False, widget=DatePicker()
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:

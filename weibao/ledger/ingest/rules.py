@@ -387,7 +387,12 @@ class Rules:
             current.last_event_at = at
             current.last_event_kind = kind
             current.changed = True
-            stack.extend(self.states[c] for c in current.children if c in self.states)
+            # What was fired or destroyed inside a box stays so whatever happens to the box.
+            stack.extend(
+                self.states[c]
+                for c in current.children
+                if c in self.states and self.states[c].state not in FINAL_STATES
+            )
 
     def _detach(self, item: State) -> None:
         """An item taken out of its box (issued alone, say) is no longer packed in it."""
@@ -602,6 +607,7 @@ class Rules:
         if project is False:
             return
         project = project or item.project_id
+        self._detach(item)
         self._move(
             item, row.at, row.kind, state=ItemState.FIRED, person_id=person, project_id=project
         )

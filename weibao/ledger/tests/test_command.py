@@ -5,8 +5,6 @@ modules."""
 from __future__ import annotations
 
 import io
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -92,30 +90,26 @@ def test_unreadable_files(lw: LedgerWorld, tmp_path: Path, settings: Any) -> Non
     assert Batch.objects.count() == 0
 
 
-def test_reconcile_and_generate_hand_over(monkeypatch: Any) -> None:
-    calls: list[tuple[str, dict[str, Any]]] = []
+def test_reconcile_and_generate_for_real(lw: LedgerWorld, tmp_path: Path) -> None:
+    import json
 
-    def fake(name: str) -> types.ModuleType:
-        module = types.ModuleType(f"weibao.ledger.{name}")
+    from weibao.ledger.models import Anomaly
 
-        def run_it(**kwargs: Any) -> str:
-            calls.append((name, kwargs))
-            return f"{name} done"
-
-        module.run = run_it  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, module.__name__, module)
-        return module
-
-    fake("reconcile")
-    fake("generate")
-    out, _err = run("reconcile", "--engine", "spark", "--master", "local[2]")
-    assert "reconcile done" in out
-    run("reconcile")
-    run("generate", "--items", "100", "--seed", "7", "--out", "/tmp/x")
-    assert calls == [
-        ("reconcile", {"engine": "spark", "master": "local[2]"}),
-        ("reconcile", {"engine": "duckdb", "master": None}),
-        ("generate", {"items": 100, "seed": 7, "out": "/tmp/x"}),
-    ]
+    rows = chain(lw)
+    # The chain up to BOX-0001's shipment to the contractor, which is then never received.
+    shipped = next(
+        i for i, r in enumerate(rows) if r["code"] == "BOX-0001" and r["event"] == "shipped"
+    )
+    rows = rows[: shipped + 1]
+    source = tmp_path / "events.csv"
+    source.write_text(to_csv(rows), encoding="utf-8")
+    run("ingest", str(source))
+    out, _err = run("reconcile")
+    summary = json.loads(out)
+    assert summary["engine"] == "duckdb"
+    assert Anomaly.objects.filter(key="not_received:BOX-0001").exists()
     with pytest.raises(CommandError, match="--master"):
         run("reconcile", "--master", "local[2]")
+    target = tmp_path / "generated"
+    run("generate", "--items", "400", "--seed", "7", "--out", str(target))
+    assert (target / "ground_truth.json").exists()

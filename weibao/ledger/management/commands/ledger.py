@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import time
 from types import ModuleType
@@ -157,9 +158,12 @@ class Command(BaseCommand):
     def _reconcile(self, options: dict[str, Any]) -> None:
         if options["master"] and options["engine"] != "spark":
             raise CommandError("--master is for --engine spark.")
-        result = _helper("reconcile").run(engine=options["engine"], master=options["master"])
-        if result is not None:
-            self.stdout.write(str(result))
+        reconcile = _helper("reconcile")
+        try:
+            result = reconcile.run(engine=options["engine"], master=options["master"])
+        except reconcile.EngineUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
 
     def _generate(self, options: dict[str, Any]) -> None:
         if options["items"] < 1:
