@@ -28,6 +28,7 @@ from weibao.ledger.ingest.rules import Rules, _chunks, load_refs, load_states
 from weibao.ledger.models import (
     Batch,
     Event,
+    EventKind,
     Item,
 )
 from weibao.registry.models import Enterprise
@@ -86,7 +87,18 @@ def ingest_rows(
             for uid in Item.objects.filter(chip_uid__in=chunk).values_list("chip_uid", flat=True)
             if uid
         )
-    rules = Rules(refs, states, taken)
+    # A production row on a code already in the ledger is either a resent batch (the same
+    # event: refused as a duplicate) or a second production (kept as "code used twice").
+    filed: set[tuple[str, str, datetime]] = set()
+    again = {r.code for r in parsed if r.kind == EventKind.PRODUCED and r.code in states}
+    for chunk in _chunks(again):
+        filed.update(
+            (code, kind, moment)
+            for code, kind, moment in Event.objects.filter(
+                code__in=chunk, kind=EventKind.PRODUCED
+            ).values_list("code", "kind", "at")
+        )
+    rules = Rules(refs, states, taken, filed)
     failed_rows = {e.row for e in errors}
     if enterprise is not None:
         for row in parsed:

@@ -206,10 +206,18 @@ def load_states(codes: set[str]) -> dict[str, State]:
 class Rules:
     """Replays parsed rows against the tracked states; each row's first problem is an error."""
 
-    def __init__(self, refs: Refs, states: dict[str, State], uids_taken: set[str]) -> None:
+    def __init__(
+        self,
+        refs: Refs,
+        states: dict[str, State],
+        uids_taken: set[str],
+        filed: set[tuple[str, str, datetime]] | None = None,
+    ) -> None:
         self.refs = refs
         self.states = states
         self.uids_taken = uids_taken
+        # (code, kind, time) of events already in the ledger that a row may repeat.
+        self.filed = filed or set()
         self.errors: list[RowError] = []
         self.events: list[Recorded] = []
 
@@ -427,7 +435,8 @@ class Rules:
         if item is not None:
             # A second production of a code already in the ledger is kept as evidence for
             # reconciliation ("code used twice"); it changes nothing.
-            if row.at == item.last_event_at and item.last_event_kind == EventKind.PRODUCED:
+            if (row.code, row.kind, row.at) in self.filed:
+                # The same production sent again (a resent batch), not a second one.
                 self.fail(row, "at", "duplicate", _("This event is already in the ledger."))
                 return
             self._record(row, unit, item, site=site or None)

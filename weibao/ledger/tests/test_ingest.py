@@ -220,3 +220,24 @@ def test_limits(lw: LedgerWorld, settings: Any) -> None:
         ingest_rows(produce(lw, range(1, 4)), max_rows=2)
     with pytest.raises(IngestError):
         ingest_rows([])
+
+
+def test_a_resent_production_is_a_duplicate_even_after_the_code_moved_on(
+    lw: LedgerWorld,
+) -> None:
+    first = produce(lw, range(1, 3))
+    assert ingest_rows(first).accepted
+    moved = {
+        "code": shell_code(1),
+        "event": "packed",
+        "at": at(1),
+        "unit": lw.producer.uscc,
+        "container": "BOX-0001",
+    }
+    assert ingest_rows([moved]).accepted
+    again = ingest_rows(first)
+    assert [e.code for e in again.errors] == ["duplicate", "duplicate"]
+    # A production of the same code at another time is a second production: kept as evidence.
+    second = dict(first[0], at=at(2))
+    assert ingest_rows([second]).accepted
+    assert Event.objects.filter(code=shell_code(1), kind="produced").count() == 2

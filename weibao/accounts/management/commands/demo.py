@@ -31,6 +31,9 @@ class Command(BaseCommand):
         from weibao.reporting.demo import load_reporting_demo
 
         created.update(load_reporting_demo())
+        from weibao.ledger.demo import load_ledger_demo
+
+        created.update(load_ledger_demo())
         summary = ", ".join(f"{count} {name}" for name, count in created.items())
         self.stdout.write(f"demo: created {summary}")
         self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")

@@ -168,8 +168,11 @@ class Command(BaseCommand):
     def _generate(self, options: dict[str, Any]) -> None:
         if options["items"] < 1:
             raise CommandError("--items is at least 1.")
-        result = _helper("generate").run(
-            items=options["items"], seed=options["seed"], out=options["out"]
-        )
+        try:
+            result = _helper("generate").run(
+                items=options["items"], seed=options["seed"], out=options["out"]
+            )
+        except ValueError as exc:  # a history too small to hold every kind of anomaly
+            raise CommandError(str(exc)) from None
         if result is not None:
             self.stdout.write(str(result))
