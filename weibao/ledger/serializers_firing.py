@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from weibao.core.api.serializers import StrictCharField
+from weibao.core.api.serializers import MomentField, StrictCharField
 from weibao.ledger.codes import UID_RE, uid_error
 from weibao.ledger.firing import MAX_RADIUS_M, Refusal
 from weibao.ledger.models import (
@@ -160,8 +160,8 @@ class BlastingProjectInput(serializers.Serializer[Any]):
     latitude = latitude_field(help_text="Centre of the permitted zone (WGS-84).")
     longitude = longitude_field()
     radius_m = radius_field()
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = MomentField()
+    ends_at = MomentField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _window_in_order(attrs, self.instance)
@@ -195,8 +195,8 @@ class ForbiddenZoneInput(serializers.Serializer[Any]):
     latitude = latitude_field()
     longitude = longitude_field()
     radius_m = radius_field()
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = MomentField(required=False, allow_null=True)
+    ends_at = MomentField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _window_in_order(attrs, self.instance)
@@ -308,7 +308,7 @@ class FiringRequestInput(serializers.Serializer[Any]):
     project = StrictCharField(max_length=60, help_text="The blasting project's code.")
     unit = StrictCharField(max_length=18, help_text="The unit's USCC.")
     uids = UidListField(help_text="Chip UIDs (hexadecimal, case ignored), each once.")
-    at = serializers.DateTimeField(
+    at = MomentField(
         required=False,
         help_text="Planned firing time (default: now); within the work-code validity of now.",
     )

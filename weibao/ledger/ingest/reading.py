@@ -149,6 +149,10 @@ def _time(value: Any) -> datetime:
         parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_LOCAL)
+    # Outside these years a time is a typo (and before 1901 the local zone's offset is not a
+    # whole minute, which no ISO 8601 answer can carry).
+    if not 2000 <= parsed.year <= 2099:
+        raise ValueError("year out of range")
     return parsed
 
 

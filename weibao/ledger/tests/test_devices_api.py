@@ -367,3 +367,20 @@ def test_signing_keys_are_public(api: Any, settings: Any, tmp_path: Any) -> None
     assert key["algorithm"] == "Ed25519" and key["current"] is True
     assert len(key["key_id"]) == 16
     assert key["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_zone_times_outside_the_century_are_refused(world: World, api: Any) -> None:
+    response = api(world.county_a).post(
+        "/api/v1/ledger/forbidden-zones/",
+        {
+            "jurisdiction": "430405",
+            "name": "水库",
+            "latitude": 26.9,
+            "longitude": 112.6,
+            "radius_m": 300,
+            "starts_at": "0154-12-19T12:04:31+08:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 400 and "starts_at" in response.json()["errors"]
+    assert not ForbiddenZone.objects.exists()

@@ -241,3 +241,8 @@ def test_a_resent_production_is_a_duplicate_even_after_the_code_moved_on(
     second = dict(first[0], at=at(2))
     assert ingest_rows([second]).accepted
     assert Event.objects.filter(code=shell_code(1), kind="produced").count() == 2
+
+
+def test_times_outside_the_century_are_refused(lw: LedgerWorld) -> None:
+    row = dict(produce(lw, range(1, 2))[0], at="0154-12-19T12:04:31+08:00")
+    assert [(e.field, e.code) for e in ingest_rows([row]).errors] == [("at", "bad_time")]
