@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from weibao.accounts.models import Agency, User
-from weibao.core.errors import DomainError, ServiceValidationError
+from weibao.core.errors import DomainError, ServiceValidationError, clean_and_save
 from weibao.core.files import sniff, validate_scan
 from weibao.core.lifecycle import allowed_steps, require_step
 from weibao.core.models import Counter
@@ -98,14 +98,7 @@ def _locked(case: Case) -> Case:
     return locked
 
 
-def _save(obj: Any) -> None:
-    try:
-        obj.full_clean()
-    except ServiceValidationError:
-        raise
-    except ValidationError as exc:
-        raise ServiceValidationError(exc.message_dict) from None
-    obj.save()
+_save = clean_and_save
 
 
 def _event(

@@ -13,20 +13,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from weibao.accounts.models import User
-from weibao.core.errors import DomainError, ServiceValidationError
+from weibao.core.errors import DomainError, ServiceValidationError, clean_and_save
 from weibao.core.scoping import covers
 from weibao.ledger.authentication import token_hash
 from weibao.ledger.models import BlacklistedUid, BlastingProject, Device, ForbiddenZone
 from weibao.registry.models import Enterprise, EnterpriseKind
 
-
-def _save(obj: Model) -> None:
-    obj.full_clean()
-    obj.save()
+_save = clean_and_save
 
 
 def _supervises(actor: User, unit: Enterprise) -> bool:

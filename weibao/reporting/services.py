@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from weibao.accounts.models import Agency, User
 from weibao.core import audit, context
-from weibao.core.errors import DomainError, ServiceValidationError
+from weibao.core.errors import DomainError, ServiceValidationError, clean_and_save
 from weibao.core.lifecycle import allowed_steps, require_step
 from weibao.core.notifications import notify
 from weibao.core.workdays import add_period
@@ -67,14 +67,7 @@ def _require_step(report: InternalReport, method: str) -> None:
     require_step(report, method, ACTIONS)
 
 
-def _save(obj: Any) -> None:
-    try:
-        obj.full_clean()
-    except ServiceValidationError:
-        raise
-    except ValidationError as exc:
-        raise ServiceValidationError(exc.message_dict) from None
-    obj.save()
+_save = clean_and_save
 
 
 def _event(
