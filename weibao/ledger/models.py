@@ -452,8 +452,10 @@ class FiringAuthorization(ScopedModel):
         return Q(enterprise_id=user.enterprise_id) if user.enterprise_id else None
 
 
-class PermitAllowance(AuditedModel):
+class PermitAllowance(AuditedModel, ScopedModel):
     """How much a purchase permit allows, per product (purchases above it are an anomaly)."""
+
+    scope_lookup = "permit__enterprise__jurisdiction__code"
 
     permit = models.ForeignKey(
         "registry.Permit", on_delete=models.CASCADE, related_name="allowances"
@@ -472,15 +474,30 @@ class PermitAllowance(AuditedModel):
     def audit_scope_code(self) -> str:
         return self.permit.enterprise.jurisdiction_id
 
+    @classmethod
+    def extra_visibility_q(cls, user: Any) -> Q | None:
+        return Q(permit__enterprise_id=user.enterprise_id) if user.enterprise_id else None
 
-class MagazineCount(models.Model):
-    """The daily count a magazine's custodian declares (日清): compared with the books."""
+
+class MagazineCount(AuditedModel, ScopedModel):
+    """The daily count a magazine's custodian declares (日清): compared with the books. One per
+    site, day and product; a correction replaces it (the audit trail keeps the earlier one)."""
+
+    scope_lookup = "site__enterprise__jurisdiction__code"
 
     site = models.ForeignKey("registry.Site", on_delete=models.PROTECT, related_name="+")
     day = models.DateField(_("day"))
     product = models.CharField(_("product"), max_length=24, choices=ProductKind.choices)
     quantity = models.DecimalField(_("quantity on hand"), max_digits=14, decimal_places=3)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("declared by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("declared magazine count")
@@ -491,6 +508,13 @@ class MagazineCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id} {self.day} {self.product} {self.quantity}"
+
+    def audit_scope_code(self) -> str:
+        return self.site.enterprise.jurisdiction_id
+
+    @classmethod
+    def extra_visibility_q(cls, user: Any) -> Q | None:
+        return Q(site__enterprise_id=user.enterprise_id) if user.enterprise_id else None
 
 
 class Anomaly(AuditedModel, ScopedModel):
