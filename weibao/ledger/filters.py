@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from weibao.core.api.filters import FilterSet, IdFilter
+from weibao.ledger.codes import uid_error
 from weibao.ledger.models import Anomaly, Batch, Item, ItemState, Level, ProductKind
 from weibao.registry.filters import DivisionCodeFilter
+
+
+class ChipUidField(forms.CharField):
+    """A chip UID in any case, upper-cased as the ledger stores it; a malformed one is an error
+    naming the filter, not an empty list."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).strip().upper()
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and (problem := uid_error(value)):
+            raise forms.ValidationError(problem, code="invalid")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9A-Fa-f]{8,32}$",
+        "description": "the electronic detonator's chip UID, 8 to 32 hexadecimal digits "
+        "(exact, any case)",
+    }
+)
+class ChipUidFilter(django_filters.CharFilter):
+    field_class = ChipUidField
 
 
 class ItemFilter(FilterSet):
@@ -20,10 +50,11 @@ class ItemFilter(FilterSet):
         field_name="site_id", help_text="id of the magazine it is in (or was last taken from)"
     )
     container = django_filters.CharFilter(help_text="code of the box or case it is packed in")
+    chip_uid = ChipUidFilter()
 
     class Meta:
         model = Item
-        fields = ["holder", "state", "product", "level", "site", "container"]
+        fields = ["holder", "state", "product", "level", "site", "container", "chip_uid"]
 
 
 class BatchFilter(FilterSet):

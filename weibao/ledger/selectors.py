@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.db.models import QuerySet
 
 from weibao.core.scoping import covers
+from weibao.ledger.codes import uid_error
 from weibao.ledger.models import Anomaly, Batch, BlastingProject, Event, EventKind, Item
 from weibao.registry.models import Enterprise, Person, Site
 
@@ -292,6 +293,23 @@ def trace_for(user: Any, code: str) -> Trace | None:
     if trace is None or not may_trace(user, trace):
         return None
     return trace
+
+
+def traceable_code(user: Any, text: str) -> str | None:
+    """The code of the item that `text` names, by its code or by its chip UID (any case), if
+    `user` may read its life (trace_for); None otherwise, whether or not it exists."""
+    wanted = text.strip().upper()
+    if not wanted:
+        return None
+    named = models.Q(pk=wanted)
+    if uid_error(wanted) is None:
+        named |= models.Q(chip_uid=wanted)
+    # A box code may also read as hexadecimal: its own code first, then the UID's item.
+    codes: list[str] = list(Item.objects.filter(named).values_list("code", flat=True)[:2])
+    for code in sorted(codes, key=lambda found: found != wanted):
+        if trace_for(user, code) is not None:
+            return code
+    return None
 
 
 # --- lists -----------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ employee's anonymous report. Its record is stored under user 0, keyed by an HMAC
 the key, with the fingerprint and the response sealed (Fernet) under a key derived from the
 Idempotency-Key itself, which is never stored: a copy of the database can neither read the
 receipt nor tell whose record it is, and only the caller holding the key can replay it.
+
+A replay is the first answer as it was sent: status, body, content type (a rejected ledger batch
+is application/problem+json both times) and the headers in REPLAYED_HEADERS (a receipt's
+Cache-Control: no-store). The record's body holds them in an envelope (`_replay_v`); records
+stored before it hold the bare body, replayed with the content type and headers derived from it.
 """
 
 from __future__ import annotations
@@ -38,11 +43,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from weibao.core.api.errors import DomainError
+from weibao.core.api.errors import PROBLEM_CONTENT_TYPE, DomainError
 
 HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 RETENTION = timedelta(days=7)
+# What a view sets on its answer that a replay must carry too (Content-Type is kept apart).
+REPLAYED_HEADERS = ("Cache-Control", "Location")
+_ENVELOPE = "_replay_v"
 
 PARAMETER = OpenApiParameter(
     HEADER,
@@ -102,6 +110,36 @@ def _unseal(secret: bytes, stored: Any) -> Any:
             str(_("This Idempotency-Key was already used with a different request."))
         ) from exc
     return json.loads(plain)
+
+
+def _stored(response: Response) -> dict[str, Any]:
+    """What a replay needs of the first answer. `content_type` is the one the view asked for;
+    None lets the renderer choose, as it did the first time."""
+    return {
+        _ENVELOPE: 1,
+        "data": response.data,
+        "content_type": response.content_type,
+        "headers": {name: response[name] for name in REPLAYED_HEADERS if name in response},
+    }
+
+
+def _replay(status_code: int | None, stored: Any, *, sealed: bool) -> Response:
+    if isinstance(stored, dict) and stored.get(_ENVELOPE) == 1:
+        data = stored.get("data")
+        content_type = stored.get("content_type")
+        headers = dict(stored.get("headers") or {})
+    else:
+        # Stored before the envelope: the bare body. Every error this API answers is a problem
+        # document, and a sealed answer (a receipt, a device token) was sent with no-store.
+        data = stored
+        problem_shaped = isinstance(data, dict) and {"type", "status"} <= data.keys()
+        content_type = (
+            PROBLEM_CONTENT_TYPE if (status_code or 0) >= 400 and problem_shaped else None
+        )
+        headers = {"Cache-Control": "no-store"} if sealed else {}
+    replay = Response(data, status=status_code, content_type=content_type, headers=headers)
+    replay["Idempotent-Replayed"] = "true"
+    return replay
 
 
 def _form_fingerprint(request: Request) -> str:
@@ -168,12 +206,11 @@ def _wrap(view: Callable[..., Response], *, sealed: bool) -> Callable[..., Respo
                         str(_("This Idempotency-Key was already used with a different request."))
                     ) from None
                 body = _unseal(secret, first.response_body) if sealed else first.response_body
-                replay = Response(body, status=first.response_status)
-                replay["Idempotent-Replayed"] = "true"
-                return replay
+                return _replay(first.response_status, body, sealed=sealed)
             response = view(self, request, *args, **kwargs)
+            stored = _stored(response)
             record.response_status = response.status_code
-            record.response_body = _seal(secret, response.data) if sealed else response.data
+            record.response_body = _seal(secret, stored) if sealed else stored
             record.save(update_fields=["response_status", "response_body"])
             return response
 

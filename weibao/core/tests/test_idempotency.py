@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
 
 from weibao.accounts.models import Agency
-from weibao.core.api.idempotency import prune_expired
+from weibao.core.api.errors import PROBLEM_CONTENT_TYPE, problem
+from weibao.core.api.idempotency import prune_expired, sealed_idempotent
 from weibao.core.models import IdempotencyRecord
 from weibao.tests.factories import World
 
@@ -72,3 +78,36 @@ def test_old_keys_are_pruned(world: World, api: Any) -> None:
     post(api(world.admin), BODY, "old-key-1")
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(days=8))
     assert prune_expired() == 1
+
+
+class _Refusing(APIView):
+    """A creation refused with a problem document it returns (as a rejected batch is), sealed."""
+
+    permission_classes: list[Any] = []
+    calls = 0
+
+    @sealed_idempotent
+    def post(self, request: Request) -> Response:
+        type(self).calls += 1
+        body = problem(422, detail="refused", code="refused", calls=type(self).calls)
+        return Response(
+            body, status=422, content_type=PROBLEM_CONTENT_TYPE, headers={"Cache-Control": "x"}
+        )
+
+
+def test_sealed_replay_keeps_status_content_type_and_headers(db: None) -> None:
+    view = _Refusing.as_view()
+    factory = APIRequestFactory()
+
+    def send() -> Any:
+        request = factory.post("/x/", {"a": 1}, format="json", HTTP_IDEMPOTENCY_KEY="sealed-1")
+        response = view(request)
+        response.render()
+        return response
+
+    first, again = send(), send()
+    assert _Refusing.calls == 1
+    assert first.status_code == again.status_code == 422
+    assert first["Content-Type"] == again["Content-Type"] == PROBLEM_CONTENT_TYPE
+    assert first.content == again.content and again["Cache-Control"] == "x"
+    assert "problem" not in json.dumps(IdempotencyRecord.objects.get().response_body)

@@ -40,6 +40,16 @@ def test_bad_integer(monkeypatch: pytest.MonkeyPatch) -> None:
         s.env_int("WEIBAO_N", 1)
 
 
+def test_choice_is_case_insensitive_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEIBAO_ENGINE", " Spark ")
+    assert s.env_choice("WEIBAO_ENGINE", "duckdb", ("duckdb", "spark")) == "spark"
+    monkeypatch.delenv("WEIBAO_ENGINE")
+    assert s.env_choice("WEIBAO_ENGINE", "duckdb", ("duckdb", "spark")) == "duckdb"
+    monkeypatch.setenv("WEIBAO_ENGINE", "oracle")
+    with pytest.raises(ImproperlyConfigured, match="'oracle' is not one of: duckdb, spark"):
+        s.env_choice("WEIBAO_ENGINE", "duckdb", ("duckdb", "spark"))
+
+
 def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     drop = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL"}
     clean = {k: v for k, v in os.environ.items() if k not in drop}
@@ -73,3 +83,20 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path: Path) -> None:
         "WARNING",
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_reconcile_engine_is_one_the_ledger_has() -> None:
+    from weibao.ledger import reconcile
+
+    assert s.LEDGER_RECONCILE_ENGINE == "duckdb"  # the default
+    for engine in reconcile.ENGINES:
+        assert _check({"DEBUG": "1", "LEDGER_RECONCILE_ENGINE": engine}).returncode == 0
+    refused = _check({"DEBUG": "1", "LEDGER_RECONCILE_ENGINE": "oracle"})
+    assert refused.returncode != 0
+    assert "LEDGER_RECONCILE_ENGINE='oracle' is not one of: duckdb, spark." in refused.stderr
+
+
+@pytest.mark.parametrize("master", ["", "spak://spark.example:7077", "local[two]"])
+def test_a_malformed_spark_master_refuses_to_start(master: str) -> None:
+    result = _check({"DEBUG": "1", "LEDGER_SPARK_MASTER": master})
+    assert result.returncode != 0 and "LEDGER_SPARK_MASTER" in result.stderr

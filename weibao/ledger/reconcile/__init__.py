@@ -91,17 +91,25 @@ def find(
         unknown = set(kinds) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks: {sorted(unknown)}")
-    if engine == "duckdb":
-        from weibao.ledger.reconcile import duckdb_engine
+    engine_check(engine)
+    if engine == "spark":
+        from weibao.ledger.reconcile import spark_engine
 
-        return duckdb_engine.find(root, params, kinds=kinds)
+        return spark_engine.find(root, params, kinds=kinds, master=master)
+    from weibao.ledger.reconcile import duckdb_engine
+
+    return duckdb_engine.find(root, params, kinds=kinds)
+
+
+def engine_check(engine: str) -> None:
+    """Refuse an unknown engine (ValueError) or one not installed (EngineUnavailable)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
     if engine == "spark":
         from weibao.ledger.reconcile import spark_engine
 
         if not spark_engine.available():
             raise EngineUnavailable("pyspark is not installed: pip install 'weibao[spark]'")
-        return spark_engine.find(root, params, kinds=kinds, master=master)
-    raise ValueError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
 
 
 def run(
@@ -117,6 +125,7 @@ def run(
 
     `master` is Spark's master URL (default LEDGER_SPARK_MASTER, `local[*]`). `export=False`
     reads the export as it is; `store=False` leaves the database untouched (benchmarks)."""
+    engine_check(engine)  # before exporting: a run that cannot check should not start
     started = clock.perf_counter()
     moment = as_of or timezone.now()
     seconds: dict[str, float] = {}
@@ -153,6 +162,7 @@ __all__ = [
     "EngineUnavailable",
     "Finding",
     "ReconcileResult",
+    "engine_check",
     "find",
     "run",
 ]

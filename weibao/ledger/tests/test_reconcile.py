@@ -384,3 +384,77 @@ def test_nightly_task_is_registered_and_reports(
     summary = ledger_reconcile.enqueue().return_value
     assert summary["engine"] == "duckdb" and summary["created"] == len(history.expected)
     assert summary["counts"]["lost"] == 1 and summary["exported_events"] == len(history.rows)
+
+
+def _engines_spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, Any]]]:
+    """Both engines' entry points, recording their calls. Spark's runs DuckDB's checks (the two
+    give the same findings, test_spark.py), so the task around it runs for real: export, store."""
+    from weibao.ledger.reconcile import duckdb_engine, spark_engine
+
+    calls: dict[str, list[dict[str, Any]]] = {"duckdb": [], "spark": []}
+    duckdb_find = duckdb_engine.find
+
+    def on_duckdb(root: Path, params: Any, **kwargs: Any) -> Any:
+        calls["duckdb"].append(kwargs)
+        return duckdb_find(root, params, **kwargs)
+
+    def on_spark(root: Path, params: Any, *, master: str | None = None, **kwargs: Any) -> Any:
+        calls["spark"].append({"master": master, **kwargs})
+        return duckdb_find(root, params, **kwargs)
+
+    monkeypatch.setattr(duckdb_engine, "find", on_duckdb)
+    monkeypatch.setattr(spark_engine, "find", on_spark)
+    return calls
+
+
+def test_nightly_task_runs_on_the_configured_engine(
+    history: History, tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weibao.ledger.reconcile import spark_engine
+    from weibao.ledger.tasks import ledger_reconcile
+
+    settings.LEDGER_EXPORT_DIR = tmp_path
+    calls = _engines_spied(monkeypatch)
+    assert ledger_reconcile.enqueue().return_value["engine"] == "duckdb"  # the default
+    assert len(calls["duckdb"]) == 1 and calls["spark"] == []
+
+    settings.LEDGER_RECONCILE_ENGINE = "spark"
+    settings.LEDGER_SPARK_MASTER = "spark://spark.example.gov.cn:7077"
+    monkeypatch.setattr(spark_engine, "available", lambda: True)
+    summary = ledger_reconcile.enqueue().return_value
+    assert summary["engine"] == "spark"
+    assert calls["spark"] == [{"master": "spark://spark.example.gov.cn:7077", "kinds": None}]
+    assert len(calls["duckdb"]) == 1  # not run again
+    assert summary["updated"] == len(history.expected) and summary["created"] == 0
+
+
+def test_nightly_task_on_spark_without_pyspark_fails_loudly(
+    history: History,
+    tmp_path: Path,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import sys
+
+    from django_tasks import TaskResultStatus
+
+    from weibao.ledger.tasks import ledger_reconcile
+
+    settings.LEDGER_EXPORT_DIR = tmp_path
+    settings.LEDGER_RECONCILE_ENGINE = "spark"
+    calls = _engines_spied(monkeypatch)
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` raises ImportError
+    with caplog.at_level("ERROR", logger="weibao.ledger.tasks"):
+        result = ledger_reconcile.enqueue()
+    assert result.status == TaskResultStatus.FAILED
+    assert result.errors[0].exception_class_path == "weibao.ledger.reconcile.EngineUnavailable"
+    assert "pyspark is not installed" in result.errors[0].traceback
+    logged = [r.getMessage() for r in caplog.records if r.name == "weibao.ledger.tasks"]
+    assert len(logged) == 1 and "LEDGER_RECONCILE_ENGINE=spark" in logged[0]
+    assert "pyspark is not installed" in logged[0]
+    # no DuckDB instead, and nothing started: no export, no anomaly
+    assert calls == {"duckdb": [], "spark": []}
+    assert not any(tmp_path.iterdir()) and not Anomaly.objects.exists()
+    with pytest.raises(reconcile.EngineUnavailable):
+        ledger_reconcile.call()

@@ -327,6 +327,29 @@ def test_a_retried_submission_returns_the_first_receipt(world: World, api: Any) 
     assert "Idempotency-Key" in problem(bad_key, 400)["errors"]
 
 
+def test_a_replayed_receipt_is_the_first_answer_with_its_headers(world: World, api: Any) -> None:
+    from weibao.core.api import idempotency
+
+    client = api()
+    first = client.post(SUBMIT, payload(world), format="json", HTTP_IDEMPOTENCY_KEY="hdr-0001")
+    again = client.post(SUBMIT, payload(world), format="json", HTTP_IDEMPOTENCY_KEY="hdr-0001")
+    assert first.status_code == again.status_code == 201
+    assert again["Content-Type"] == first["Content-Type"] == "application/json"
+    assert again.content == first.content and again["Idempotent-Replayed"] == "true"
+    # the receipt is shown once, and its replay is not cached either
+    assert again["Cache-Control"] == first["Cache-Control"] == "no-store"
+    # A record sealed before the envelope (the bare body) still replays, not cached.
+    secret = idempotency._derive("seal", "anonymous", "hdr-0001")
+    record = IdempotencyRecord.objects.get()
+    bare = idempotency._unseal(secret, record.response_body)["data"]
+    record.response_body = idempotency._seal(secret, bare)
+    record.save()
+    old = client.post(SUBMIT, payload(world), format="json", HTTP_IDEMPOTENCY_KEY="hdr-0001")
+    assert old.status_code == 201 and old.content == first.content
+    assert old["Content-Type"] == "application/json" and old["Cache-Control"] == "no-store"
+    assert InternalReport.objects.count() == 1
+
+
 def test_public_endpoints_need_no_csrf_or_session(world: World, api: Any) -> None:
     from rest_framework.test import APIClient
 
