@@ -35,7 +35,7 @@ from weibao.core.api.errors import PROBLEM_CONTENT_TYPE, DomainError, problem
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent
 from weibao.core.api.schema import PROBLEM_SCHEMA
-from weibao.ledger import anomaly_services, selectors
+from weibao.ledger import anomaly_services, api_declarations, selectors
 from weibao.ledger import serializers as s
 from weibao.ledger.filters import AnomalyFilter, BatchFilter, ItemFilter
 from weibao.ledger.ingest import COLUMNS, IngestError, csv_rows, decode, ingest_rows
@@ -404,6 +404,7 @@ def register(router: SimpleRouter) -> None:
     router.register("ledger/batches", BatchViewSet, basename="ledger-batch")
     router.register("ledger/items", ItemViewSet, basename="ledger-item")
     router.register("ledger/anomalies", AnomalyViewSet, basename="ledger-anomaly")
+    api_declarations.register(router)  # magazine counts, permit allowances
 
 
 urlpatterns: list[Any] = [

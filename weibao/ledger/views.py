@@ -26,8 +26,9 @@ from weibao.core.api.errors import DomainError
 from weibao.core.api.tabular import xlsx_response
 from weibao.core.widgets import DatePicker
 from weibao.ledger import anomaly_services, books, selectors
+from weibao.ledger import views_declarations as declarations
 from weibao.ledger.filters import AnomalyFilter
-from weibao.ledger.models import Anomaly, Item
+from weibao.ledger.models import Anomaly
 from weibao.registry.models import Enterprise, Site, kinds_q
 
 PAGE_SIZE = 50
@@ -65,12 +66,12 @@ def ledger_home(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     not_found = ""
     if form.is_valid() and form.cleaned_data["code"].strip():
-        code = form.cleaned_data["code"].strip().upper()
-        if not Item.objects.filter(pk=code).exists():
-            code = Item.objects.filter(chip_uid=code).values_list("code", flat=True).first() or code
-        if selectors.trace_for(user, code) is not None:
+        entered = form.cleaned_data["code"].strip().upper()
+        code = selectors.traceable_code(user, entered)
+        if code is not None:
             return redirect("ledger-item", code=code)
-        not_found = code
+        # What was typed, never the code behind a UID: that would reveal another unit's item.
+        not_found = entered
     open_by_severity = selectors.anomalies_visible(user).aggregate(
         **{
             severity: Count("pk", filter=Q(status=Anomaly.Status.OPEN, severity=severity))
@@ -190,19 +191,28 @@ def unit_books(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def site_books(request: HttpRequest, pk: int) -> HttpResponse:
-    """A magazine's books, beside the counts its custodian declared."""
+    """A magazine's books, beside the counts its custodian declared; its unit's principal or
+    safety officer declares them here."""
     user = _user(request)
     site = get_object_or_404(
         Site.objects.visible_to(user).select_related("enterprise"), pk=pk, kind=Site.Kind.MAGAZINE
     )
+    count_form = declarations.count_form(request, user, site)
+    if request.method == "POST":
+        if count_form is None:
+            raise PermissionDenied
+        if declarations.declare(user=user, site=site, form=count_form):
+            messages.success(request, _("The counts were declared."))
+            return redirect(request.get_full_path())
     form = BookForm(request.GET or None, user=user)
     if "unit" in form.fields:
         del form.fields["unit"]
     start, end = _range(form)
     book = books.site_book(site=site, start=start, end=end)
-    return _book_response(
-        request, book, "ledger/site_books.html", {"form": form, "unit": site.enterprise}
-    )
+    if count_form is not None and not count_form.is_bound:
+        count_form.prefill(book)
+    context = {"form": form, "unit": site.enterprise, "count_form": count_form}
+    return _book_response(request, book, "ledger/site_books.html", context)
 
 
 # --- anomalies -------------------------------------------------------------------------------
@@ -288,6 +298,10 @@ def anomaly_detail(request: HttpRequest, pk: int) -> HttpResponse:
     subject_url = None
     if anomaly.kind not in SUBJECT_NOT_A_CODE:
         subject_url = reverse("ledger-item", args=[anomaly.subject])
+    elif anomaly.kind == Anomaly.Kind.OVER_PERMIT and isinstance(
+        anomaly.evidence.get("permit_id"), int
+    ):
+        subject_url = reverse("ledger-permit", args=[anomaly.evidence["permit_id"]])
     return render(
         request,
         "ledger/anomaly_detail.html",

@@ -9,7 +9,7 @@ import io
 import itertools
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -246,6 +246,46 @@ def test_idempotency_key_replays_the_first_answer(world: World, lw: LedgerWorld,
     assert Batch.objects.count() == 2
 
 
+def same_answer(first: Any, replay: Any) -> None:
+    assert replay["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
+    assert replay.status_code == first.status_code
+    assert replay["Content-Type"] == first["Content-Type"]
+    assert replay.json() == first.json()  # (PostgreSQL's jsonb keeps no key order)
+
+
+def test_a_replayed_batch_is_the_first_answer_with_its_content_type(
+    world: World, lw: LedgerWorld, api: Any
+) -> None:
+    from weibao.core.models import IdempotencyRecord
+
+    client = api(world.admin)
+    rows = produce(lw, range(1, 3))
+    accepted = post_json(client, rows, HTTP_IDEMPOTENCY_KEY="ct-0001")
+    assert accepted.status_code == 201 and accepted["Content-Type"] == "application/json"
+    same_answer(accepted, post_json(client, rows, HTTP_IDEMPOTENCY_KEY="ct-0001"))
+    bad = [dict(rows[0], code="bad")]
+    rejected = post_json(client, bad, HTTP_IDEMPOTENCY_KEY="ct-0002")
+    assert rejected.status_code == 422
+    assert rejected["Content-Type"] == "application/problem+json"
+    same_answer(rejected, post_json(client, bad, HTTP_IDEMPOTENCY_KEY="ct-0002"))
+    # The same over CSV, in Chinese.
+    csv_body = to_csv(bad).encode()
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans", "HTTP_IDEMPOTENCY_KEY": "ct-0003"}
+    first_csv = post_csv(client, csv_body, **zh)
+    same_answer(first_csv, post_csv(client, csv_body, **zh))
+    assert first_csv["Content-Type"] == "application/problem+json"
+    # A record kept before the content type was: the bare body. Replayed as the problem
+    # document it is.
+    for key in ("ct-0001", "ct-0002"):
+        record = IdempotencyRecord.objects.get(key=key)
+        envelope = cast(dict[str, Any], record.response_body)
+        record.response_body = envelope["data"]
+        record.save()
+    same_answer(rejected, post_json(client, bad, HTTP_IDEMPOTENCY_KEY="ct-0002"))
+    same_answer(accepted, post_json(client, rows, HTTP_IDEMPOTENCY_KEY="ct-0001"))
+    assert Batch.objects.count() == 3
+
+
 def test_a_unit_files_only_its_own_events(world: World, lw: LedgerWorld, api: Any) -> None:
     rows = chain(lw)
     contractor_rows = [
@@ -433,6 +473,64 @@ def test_item_list_filters(world: World, lw: LedgerWorld, api: Any) -> None:
     assert seller_items.json()["count"] == 0  # not the contractor's to list
     bad = client.get(reverse("api:ledger-item-list"), {"state": "melted"})
     assert bad.status_code == 400
+
+
+def items_by_uid(client: Any, uid: str, *, language: str = "en", **more: Any) -> Any:
+    return client.get(
+        reverse("api:ledger-item-list"),
+        {"chip_uid": uid, **more},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+
+def test_items_by_chip_uid(
+    world: World, lw: LedgerWorld, api: Any, django_assert_max_num_queries: Any
+) -> None:
+    assert ingest_rows(chain(lw)).accepted
+    client = api(world.unit_a_officer)  # the contractor: holds detonators 1 to 5
+    items_by_uid(client, "0000000000000001")
+    with django_assert_max_num_queries(2):  # the count and the page
+        exact = items_by_uid(client, "0000000000000001")
+    assert exact.status_code == 200
+    assert [(r["code"], r["chip_uid"]) for r in exact.json()["results"]] == [
+        (shell_code(1), "0000000000000001")
+    ]
+    # with the other filters, and spaces around it
+    five = items_by_uid(client, " 0000000000000005 ", state="in_store")
+    assert [r["code"] for r in five.json()["results"]] == [shell_code(5)]
+    # any case: stored 000000000000000A
+    ten = items_by_uid(api(world.city), "000000000000000a")
+    assert [r["code"] for r in ten.json()["results"]] == [shell_code(10)]
+    # exact: a well-formed prefix finds nothing
+    assert items_by_uid(client, "00000000").json()["count"] == 0
+
+
+def test_a_unit_searching_another_units_uid_gets_nothing(
+    world: World, lw: LedgerWorld, api: Any
+) -> None:
+    assert ingest_rows(chain(lw)).accepted
+    held_by_a = "0000000000000001"  # the contractor, unit A, holds it
+    held_by_seller = "000000000000000A"  # still in the seller's magazine
+    assert items_by_uid(api(world.unit_a_officer), held_by_a).json()["count"] == 1
+    assert items_by_uid(api(world.unit_a_officer), held_by_seller).json()["count"] == 0
+    for who in ("unit_b_officer", "county_b", "partner_user"):
+        response = items_by_uid(api(getattr(world, who)), held_by_a)
+        assert response.status_code == 200 and response.json()["count"] == 0, who
+    assert items_by_uid(api(world.county_a), held_by_a).json()["count"] == 1
+
+
+@pytest.mark.parametrize("uid", ["0C3E29B7000000XY", "1234567", "0" * 33, "0C3E-29B7", "—"])
+def test_a_malformed_chip_uid_is_a_400_naming_it(
+    world: World, lw: LedgerWorld, api: Any, uid: str
+) -> None:
+    response = items_by_uid(api(world.city), uid)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"] == {
+        "chip_uid": ["A chip UID is 8 to 32 hexadecimal digits (0-9, A-F)."]
+    }
+    chinese = items_by_uid(api(world.city), uid, language="zh-hans")
+    assert chinese.json()["errors"]["chip_uid"] != response.json()["errors"]["chip_uid"]
 
 
 # --- anomalies -------------------------------------------------------------------------------

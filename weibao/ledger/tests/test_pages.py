@@ -5,6 +5,7 @@ counts, and the .xlsx."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -164,6 +165,37 @@ def test_search_finds_a_code_or_a_chip_uid(client: Any, world: World, lw: Ledger
     # never held by unit A: as if it did not exist
     hidden = client.get(reverse("ledger-home"), {"code": shell_code(7)})
     assert hidden.status_code == 200 and 'data-testid="not-found"' in hidden.content.decode()
+
+
+def test_search_by_chip_uid_in_any_case_within_scope(
+    client: Any, world: World, lw: LedgerWorld, django_assert_max_num_queries: Any
+) -> None:
+    home = reverse("ledger-home")
+    client.force_login(world.city)
+    client.get(home, {"code": "000000000000000a"})
+    with django_assert_max_num_queries(7):  # the session and user, the lookup, the trace
+        by_uid = client.get(home, {"code": " 000000000000000a "})  # stored 000000000000000A
+    assert by_uid["Location"] == reverse("ledger-item", args=[shell_code(10)])
+    # Unit B never held detonator 1 (unit A's): not found, and the page names what was typed,
+    # not the shell code behind the UID.
+    client.force_login(world.unit_b_officer)
+    # the home's own, the lookup by code or UID, and the trace it may not read
+    with django_assert_max_num_queries(12):
+        hidden = client.get(home, {"code": "0000000000000001"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = hidden.content.decode()
+    assert hidden.status_code == 200 and shell_code(1) not in html
+    assert not_found(html) == "No item you may see has the code 0000000000000001."
+    # The same answer as for a UID that is nowhere in the ledger.
+    nowhere = client.get(home, {"code": "00000000000000ff"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert not_found(nowhere.content.decode()) == (
+        "No item you may see has the code 00000000000000FF."
+    )
+
+
+def not_found(html: str) -> str:
+    found = re.search(r'data-testid="not-found">([^<]*)<', html)
+    assert found is not None
+    return found.group(1)
 
 
 def test_item_page(
