@@ -155,14 +155,23 @@ class Batch(ScopedModel):
 class Event(models.Model):
     """One event on one code, as filed. Append-only: never updated, never deleted."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="events")
+    # Indexes are what the writes pay for (ingest's volume): a batch's events are found by its
+    # id range (first/last_event_id), a unit's and a site's by the (unit, time) and (site, time)
+    # indexes below, so those foreign keys carry no index of their own.
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     code = models.CharField(pgettext_lazy("item code", "code"), max_length=32)
     kind = models.CharField(_("event"), max_length=12, choices=EventKind.choices)
     at = models.DateTimeField(_("time"))
     # When Weibao received it: sales must be filed within 3 days of the sale.
     recorded_at = models.DateTimeField(_("recorded at"))
     enterprise = models.ForeignKey(
-        "registry.Enterprise", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+        "registry.Enterprise",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("unit"),
+        db_index=False,
     )
     site = models.ForeignKey(
         "registry.Site",
@@ -171,6 +180,7 @@ class Event(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("site"),
+        db_index=False,
     )
     person = models.ForeignKey(
         "registry.Person",
@@ -187,6 +197,7 @@ class Event(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("counterpart"),
+        db_index=False,
     )
     project = models.ForeignKey(
         "ledger.BlastingProject",
@@ -231,10 +242,13 @@ class Item(ScopedModel):
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
     chip_uid = models.CharField(_("chip UID"), max_length=32, unique=True, null=True, blank=True)
     container = models.CharField(_("packed in"), max_length=32, blank=True, db_index=True)
+    # Every index here is paid by each state change at ingest: only what lists filter on
+    # (holder and site with state, destination for visibility, container) is indexed.
     producer = models.ForeignKey(
         "registry.Enterprise",
         verbose_name=_("producer"),
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -244,6 +258,7 @@ class Item(ScopedModel):
         "registry.Enterprise",
         verbose_name=_("held by"),
         on_delete=models.PROTECT,
+        db_index=False,  # the (holder, state) index serves it
         related_name="+",
     )
     # Shipped to (in transit); the purchase permit it was bought under.
@@ -259,6 +274,7 @@ class Item(ScopedModel):
         "registry.Site",
         verbose_name=_("magazine"),
         on_delete=models.PROTECT,
+        db_index=False,  # the (site, state) index serves it
         null=True,
         blank=True,
         related_name="+",
@@ -267,6 +283,7 @@ class Item(ScopedModel):
         "registry.Person",
         verbose_name=_("blaster"),
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -275,6 +292,7 @@ class Item(ScopedModel):
         "ledger.BlastingProject",
         verbose_name=_("blasting project"),
         on_delete=models.PROTECT,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",

@@ -3,17 +3,19 @@ each row (codes, times, positions, quantities). References are resolved in rules
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from weibao.ledger.codes import package_code_error, shell_code_error, uid_error
@@ -66,7 +68,7 @@ class RowError:
         return {"row": self.row, "field": self.field, "code": self.code, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     """One row after the form checks; references are resolved later."""
 
@@ -104,8 +106,28 @@ def decode(raw: bytes) -> str:
         raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
 
 
-def csv_rows(text: str) -> Iterator[dict[str, str]]:
-    reader = csv.reader(io.StringIO(text))
+# Enough of a file to tell UTF-8 from GBK: Chinese text shows within the first lines.
+SNIFF_BYTES = 1 << 20
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GBK"}
+
+
+def sniff_encoding(head: bytes) -> str:
+    """The encoding of a file from its first bytes (`head` may end inside a character)."""
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
+
+
+def csv_rows(text: str | Iterable[str]) -> Iterator[dict[str, str]]:
+    """The rows of CSV text (a string, or its lines read as they come), by header name."""
+    reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
@@ -136,7 +158,11 @@ def check_header(header: Sequence[str]) -> None:
 
 
 # --- form checks -----------------------------------------------------------------------------
-_LOCAL = ZoneInfo(settings.TIME_ZONE)
+LOCAL = ZoneInfo(settings.TIME_ZONE)
+EVENT_KINDS = frozenset(EventKind.values)
+PRODUCT_KINDS = frozenset(ProductKind.values)
+# A device's clock may run a little fast; an event further ahead than this is a typo.
+FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
 def _time(value: Any) -> datetime:
@@ -146,9 +172,9 @@ def _time(value: Any) -> datetime:
         text = str(value).strip()
         if not text:
             raise ValueError("empty")
-        parsed = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+        parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_LOCAL)
+        parsed = parsed.replace(tzinfo=LOCAL)
     # Outside these years a time is a typo (and before 1901 the local zone's offset is not a
     # whole minute, which no ISO 8601 answer can carry).
     if not 2000 <= parsed.year <= 2099:
@@ -156,30 +182,48 @@ def _time(value: Any) -> datetime:
     return parsed
 
 
-def _str(row: Mapping[str, Any], name: str) -> str:
-    value = row.get(name)
-    return "" if value is None else str(value).strip()
+def _text(value: Any) -> str:
+    """A cell as stripped text: CSV cells are already text, Parquet's may be numbers or None."""
+    if value is None:
+        return ""
+    text: str = value if type(value) is str else str(value)
+    return text.strip()
 
 
-def _float(row: Mapping[str, Any], name: str) -> float | None:
-    text = _str(row, name)
+def _float(text: str) -> float | None:
     if not text:
         return None
     number = float(text)
     if not math.isfinite(number):
-        raise ValueError(name)
+        raise ValueError(text)
     return number
 
 
-def parse_row(number: int, row: Mapping[str, Any], errors: list[RowError]) -> Parsed | None:
-    """Form checks of one row; appends the row's first error and returns None if any."""
+def _code_error(code: str, product: str) -> str | None:
+    if product in DETONATORS:
+        return shell_code_error(code)
+    if product:
+        return package_code_error(code)
+    if len(code) == 13 and shell_code_error(code) is None:
+        return None
+    if package_code_error(code) is None:
+        return None
+    return shell_code_error(code) if len(code) == 13 else package_code_error(code)
+
+
+def parse_row(
+    number: int, row: Mapping[str, Any], errors: list[RowError], now: datetime | None = None
+) -> Parsed | None:
+    """Form checks of one row; appends the row's first error and returns None if any.
+    `now` (default: the clock) bounds event times: none may lie ahead of it."""
+    get = row.get
 
     def fail(field: str, code: str, message: str) -> None:
         errors.append(RowError(number, field, code, message))
 
-    code = _str(row, "code").upper()
-    kind = _str(row, "event").lower()
-    if kind not in EventKind.values:
+    code = _text(get("code")).upper()
+    kind = _text(get("event")).lower()
+    if kind not in EVENT_KINDS:
         fail(
             "event",
             "unknown_event",
@@ -189,70 +233,75 @@ def parse_row(number: int, row: Mapping[str, Any], errors: list[RowError]) -> Pa
     if not code:
         fail("code", "required", _("The code is missing."))
         return None
-    product = _str(row, "product").lower()
-    if product and product not in ProductKind.values:
+    product = _text(get("product")).lower()
+    if product and product not in PRODUCT_KINDS:
         fail(
             "product",
             "unknown_product",
             _("Unknown product; use one of %(kinds)s.") % {"kinds": ", ".join(ProductKind.values)},
         )
         return None
-    if product in DETONATORS:
-        problem = shell_code_error(code)
-    elif product:
-        problem = package_code_error(code)
-    elif shell_code_error(code) is None or package_code_error(code) is None:
-        problem = None
-    else:
-        problem = shell_code_error(code) if len(code) == 13 else package_code_error(code)
+    problem = _code_error(code, product)
     if problem:
         fail("code", "malformed_code", problem)
         return None
-    container = _str(row, "container").upper()
+    container = _text(get("container")).upper()
     if container and package_code_error(container):
         fail("container", "malformed_code", package_code_error(container) or "")
         return None
-    chip_uid = _str(row, "chip_uid").upper()
+    chip_uid = _text(get("chip_uid")).upper()
     if chip_uid and uid_error(chip_uid):
         fail("chip_uid", "malformed_uid", uid_error(chip_uid) or "")
         return None
+    latest = (now or timezone.now()) + FUTURE_TOLERANCE
     try:
-        at = _time(row.get("at"))
+        at = _time(get("at"))
     except (TypeError, ValueError):
         fail("at", "bad_time", _("Give the time as ISO 8601, e.g. 2026-05-01T08:30:00+08:00."))
         return None
+    if at > latest:
+        fail("at", "future_time", _("The event's time is in the future; check the clock."))
+        return None
     recorded_at = None
-    if _str(row, "recorded_at"):
+    recorded_text = _text(get("recorded_at"))
+    if recorded_text:
         try:
-            recorded_at = _time(row.get("recorded_at"))
+            recorded_at = _time(recorded_text)
         except (TypeError, ValueError):
             fail("recorded_at", "bad_time", _("Give the time as ISO 8601."))
             return None
-    try:
-        latitude = _float(row, "latitude")
-        longitude = _float(row, "longitude")
-    except ValueError:
-        fail("latitude", "bad_position", _("Latitude and longitude are decimal degrees."))
-        return None
-    if (latitude is None) != (longitude is None):
-        fail("longitude", "bad_position", _("Give both latitude and longitude, or neither."))
-        return None
-    if latitude is not None and not (-90 <= latitude <= 90):
-        fail("latitude", "bad_position", _("Latitude is between -90 and 90."))
-        return None
-    if longitude is not None and not (-180 <= longitude <= 180):
-        fail("longitude", "bad_position", _("Longitude is between -180 and 180."))
-        return None
-    quantity = None
-    if _str(row, "quantity"):
+        if recorded_at > latest:
+            fail("recorded_at", "future_time", _("The time is in the future; check the clock."))
+            return None
+    latitude_text, longitude_text = _text(get("latitude")), _text(get("longitude"))
+    latitude = longitude = None
+    if latitude_text or longitude_text:
         try:
-            quantity = Decimal(_str(row, "quantity"))
+            latitude = _float(latitude_text)
+            longitude = _float(longitude_text)
+        except ValueError:
+            fail("latitude", "bad_position", _("Latitude and longitude are decimal degrees."))
+            return None
+        if (latitude is None) != (longitude is None):
+            fail("longitude", "bad_position", _("Give both latitude and longitude, or neither."))
+            return None
+        if latitude is not None and not (-90 <= latitude <= 90):
+            fail("latitude", "bad_position", _("Latitude is between -90 and 90."))
+            return None
+        if longitude is not None and not (-180 <= longitude <= 180):
+            fail("longitude", "bad_position", _("Longitude is between -180 and 180."))
+            return None
+    quantity = None
+    quantity_text = _text(get("quantity"))
+    if quantity_text:
+        try:
+            quantity = Decimal(quantity_text)
         except InvalidOperation:
             quantity = None
         if quantity is None or not quantity.is_finite() or quantity <= 0 or quantity > 10**9:
             fail("quantity", "bad_quantity", _("The quantity is a positive number."))
             return None
-    site_text = _str(row, "site")
+    site_text = _text(get("site"))
     site = None
     if site_text:
         if not site_text.isdigit() or len(site_text) > 12:
@@ -260,22 +309,22 @@ def parse_row(number: int, row: Mapping[str, Any], errors: list[RowError]) -> Pa
             return None
         site = int(site_text)
     return Parsed(
-        row=number,
-        code=code,
-        kind=kind,
-        at=at,
-        unit=_str(row, "unit").upper(),
-        site=site,
-        person=_str(row, "person").upper(),
-        counterpart=_str(row, "counterpart").upper(),
-        project=_str(row, "project"),
-        container=container,
-        purchase_permit=_str(row, "purchase_permit"),
-        transport_permit=_str(row, "transport_permit"),
-        latitude=latitude,
-        longitude=longitude,
-        product=product,
-        quantity=quantity,
-        chip_uid=chip_uid,
-        recorded_at=recorded_at,
+        number,
+        code,
+        kind,
+        at,
+        _text(get("unit")).upper(),
+        site,
+        _text(get("person")).upper(),
+        _text(get("counterpart")).upper(),
+        _text(get("project")),
+        container,
+        _text(get("purchase_permit")),
+        _text(get("transport_permit")),
+        latitude,
+        longitude,
+        product,
+        quantity,
+        chip_uid,
+        recorded_at,
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from weibao.ledger.ingest.reading import Parsed, RowError
+from weibao.ledger.ingest.reading import LOCAL, Parsed, RowError
 from weibao.ledger.models import (
     DETONATORS,
     FINAL_STATES,
@@ -53,7 +54,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Recorded:
     """An accepted event as it will be written."""
 
@@ -67,7 +68,7 @@ class Recorded:
     project: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class State:
     """An item's current state as ingest tracks it (a row of ledger_item)."""
 
@@ -86,13 +87,21 @@ class State:
     project_id: int | None
     last_event_at: datetime
     last_event_kind: str
-    children: list[str] = field(default_factory=list)
+    children: set[str] = field(default_factory=set)
     changed: bool = False
+    # The row as loaded from ledger_item (None: new in this batch), to write only what changed.
+    loaded: tuple[Any, ...] | None = None
 
 
 # --- references ------------------------------------------------------------------------------
-def _chunks(values: Iterable[Any], size: int = 900) -> Iterator[list[Any]]:
-    # SQLite's default limit of bound parameters is 999 on older builds.
+def chunk_size() -> int:
+    """How many values one `IN (...)` may bind: SQLite's compiled limit (32,766 since 3.32),
+    PostgreSQL's 65,535, kept under 10,000 so one statement stays a reasonable size."""
+    return min(connection.features.max_query_params or 10_000, 10_000)
+
+
+def _chunks(values: Iterable[Any], size: int | None = None) -> Iterator[list[Any]]:
+    size = size or chunk_size()
     chunk: list[Any] = []
     for value in values:
         chunk.append(value)
@@ -154,51 +163,79 @@ def load_refs(rows: Sequence[Parsed]) -> Refs:
     return Refs(units, sites, people, blasters, projects, permits)
 
 
+# The columns of ledger_item in the order of State's fields.
+STATE_COLUMNS = tuple(f.attname for f in Item._meta.concrete_fields)
+
+
+QUANTITY = STATE_COLUMNS.index("quantity")
+LAST_EVENT_AT = STATE_COLUMNS.index("last_event_at")
+
+
+def _item_rows(column: str, values: list[str]) -> Iterable[tuple[Any, ...]]:
+    """ledger_item rows whose `column` is one of `values`, as State's fields. On SQLite the
+    row is converted here (Django's per-value converters cost more than the query)."""
+    if connection.vendor != "sqlite":
+        return Item.objects.filter(**{f"{column}__in": values}).values_list(*STATE_COLUMNS)
+    marks = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(STATE_COLUMNS)} FROM {Item._meta.db_table} "  # noqa: S608
+            f"WHERE {column} IN ({marks})",
+            values,
+        )
+        rows = cursor.fetchall()
+    # Django's SQLite connection parses "datetime" columns into naive UTC times; decimals come
+    # back as numbers.
+    return [
+        (
+            *row[:QUANTITY],
+            Decimal(str(row[QUANTITY])),
+            *row[QUANTITY + 1 : LAST_EVENT_AT],
+            row[LAST_EVENT_AT].replace(tzinfo=UTC),
+            *row[LAST_EVENT_AT + 1 :],
+        )
+        for row in rows
+    ]
+
+
 def load_states(codes: set[str]) -> dict[str, State]:
-    """Current states of `codes` and of everything packed inside them (boxes hold items, cases
-    hold boxes), children linked to their container."""
+    """Current states of `codes`, of the boxes and cases they are packed in, and of everything
+    packed inside any of these, children linked to their container. The containers are needed
+    because taking an item out of its box changes the box (its quantity, its contents), and the
+    whole family because a later event on the box applies to everything still in it."""
     states: dict[str, State] = {}
-    fields = [f.attname for f in Item._meta.concrete_fields]
 
     def add(rows: Iterable[tuple[Any, ...]]) -> list[str]:
         added = []
         for values in rows:
-            data = dict(zip(fields, values, strict=True))
-            state = State(
-                code=data["code"],
-                level=data["level"],
-                product=data["product"],
-                quantity=data["quantity"],
-                chip_uid=data["chip_uid"],
-                container=data["container"],
-                producer_id=data["producer_id"],
-                state=data["state"],
-                holder_id=data["holder_id"],
-                destination_id=data["destination_id"],
-                site_id=data["site_id"],
-                person_id=data["person_id"],
-                project_id=data["project_id"],
-                last_event_at=data["last_event_at"],
-                last_event_kind=data["last_event_kind"],
-            )
-            if state.code not in states:
-                states[state.code] = state
-                added.append(state.code)
+            if values[0] not in states:
+                state = State(*values)
+                state.loaded = values
+                states[values[0]] = state
+                added.append(values[0])
         return added
 
+    found: list[str] = []
     for chunk in _chunks(codes):
-        add(Item.objects.filter(code__in=chunk).values_list(*fields))
+        found += add(_item_rows("code", chunk))
+    # Up: the containers of what was found (a box, then its case).
+    while True:
+        up = {states[c].container for c in found if states[c].container} - states.keys()
+        if not up:
+            break
+        found = []
+        for chunk in _chunks(up):
+            found += add(_item_rows("code", chunk))
+    # Down: everything inside any container now tracked.
     parents = [c for c, s in states.items() if s.level != Level.ITEM]
     while parents:
-        found: list[str] = []
+        found = []
         for chunk in _chunks(parents):
-            found += add(Item.objects.filter(container__in=chunk).values_list(*fields))
+            found += add(_item_rows("container", chunk))
         parents = [c for c in found if states[c].level != Level.ITEM]
     for state in states.values():
         if state.container and state.container in states:
-            parent = states[state.container]
-            if state.code not in parent.children:
-                parent.children.append(state.code)
+            states[state.container].children.add(state.code)
     return states
 
 
@@ -254,7 +291,7 @@ class Rules:
         if found is None or found[1] != unit:
             self.fail(row, "person", "unknown_person", _("This person does not work for the unit."))
             return None
-        day = timezone.localtime(row.at).date()
+        day = row.at.astimezone(LOCAL).date()
         valid = any(
             issued <= day <= expires for issued, expires in self.refs.blasters.get(found[0], [])
         )
@@ -286,7 +323,7 @@ class Rules:
         if not number:
             self.fail(row, field, "required", _("The permit number is required for a sale."))
             return False
-        day = timezone.localtime(row.at).date()
+        day = row.at.astimezone(LOCAL).date()
         for kind, unit, status, issued, expires in self.refs.permits.get(number, []):
             if kind in kinds and (owner is None or unit == owner):
                 if status == Permit.Status.ACTIVE and issued <= day <= expires:
@@ -408,10 +445,12 @@ class Rules:
             return
         parent = self.states.get(item.container)
         if parent is not None:
-            if item.code in parent.children:
-                parent.children.remove(item.code)
+            parent.children.discard(item.code)
+        # The box it left holds less, and so does the case the box is in.
+        while parent is not None:
             parent.quantity -= item.quantity
             parent.changed = True
+            parent = self.states.get(parent.container) if parent.container else None
         item.container = ""
 
     def _produced(self, row: Parsed, unit: int, item: State | None) -> None:
@@ -535,9 +574,12 @@ class Rules:
             return
         self._detach(item)
         item.container = container.code
-        container.children.append(item.code)
-        container.quantity += item.quantity
-        container.changed = True
+        container.children.add(item.code)
+        holder: State | None = container
+        while holder is not None:
+            holder.quantity += item.quantity
+            holder.changed = True
+            holder = self.states.get(holder.container) if holder.container else None
         self._move(item, row.at, row.kind)
         self._record(row, unit, item)
 

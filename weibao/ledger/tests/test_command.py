@@ -113,3 +113,24 @@ def test_reconcile_and_generate_for_real(lw: LedgerWorld, tmp_path: Path) -> Non
     target = tmp_path / "generated"
     run("generate", "--items", "400", "--seed", "7", "--out", str(target))
     assert (target / "ground_truth.json").exists()
+
+
+def test_a_file_is_read_as_it_goes_and_a_bad_line_later_is_named(
+    lw: LedgerWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The encoding is told from the file's head; a file that turns out not to be that text
+    further on stops at the batch that holds the line, after the batches before it."""
+    from weibao.ledger.ingest import batch as module
+
+    monkeypatch.setattr(module, "SNIFF_BYTES", 200)
+    rows = produce(lw, range(1, 302))
+    rows[-1]["project"] = "一号工地"  # written below in GBK, in a file that began as UTF-8
+    text = to_csv(rows)
+    head, tail = text.rsplit("\n", 2)[0], text.rsplit("\n", 2)[1]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(head.encode("utf-8") + b"\n" + tail.encode("gbk") + b"\n")
+    with pytest.raises(CommandError, match="Line 302 of the file is not UTF-8 text"):
+        run("ingest", str(path), "--batch-rows", "100")
+    # The three batches before the line that cannot be read were written, each whole.
+    assert Batch.objects.filter(status="accepted").count() == 3
+    assert Event.objects.count() == 300

@@ -246,3 +246,115 @@ def test_a_resent_production_is_a_duplicate_even_after_the_code_moved_on(
 def test_times_outside_the_century_are_refused(lw: LedgerWorld) -> None:
     row = dict(produce(lw, range(1, 2))[0], at="0154-12-19T12:04:31+08:00")
     assert [(e.field, e.code) for e in ingest_rows([row]).errors] == [("at", "bad_time")]
+
+
+def test_events_in_the_future_are_refused(lw: LedgerWorld) -> None:
+    ahead = timezone.now() + timedelta(hours=1)
+    row = dict(produce(lw, range(1, 2))[0], at=ahead.isoformat())
+    assert [(e.field, e.code) for e in ingest_rows([row]).errors] == [("at", "future_time")]
+    # A clock a few minutes fast is tolerated.
+    near = dict(row, at=(timezone.now() + timedelta(minutes=5)).isoformat())
+    assert ingest_rows([near]).accepted
+    late = dict(produce(lw, range(2, 3))[0], recorded_at=ahead.isoformat())
+    assert [(e.field, e.code) for e in ingest_rows([late]).errors] == [
+        ("recorded_at", "future_time")
+    ]
+
+
+def test_an_item_leaving_its_box_in_a_later_batch_updates_the_box_and_the_case(
+    lw: LedgerWorld,
+) -> None:
+    rows = chain(lw)
+    # Everything up to the seller storing the case; the rest comes in later batches.
+    stored = next(i for i, r in enumerate(rows) if r["event"] == "stored_in")
+    assert ingest_rows(rows[: stored + 1]).accepted
+    assert Item.objects.get(code="CASE-0001").quantity == 10
+    destroyed = {
+        "code": shell_code(7),
+        "event": "destroyed",
+        "at": at(25),
+        "unit": lw.seller.uscc,
+    }
+    assert ingest_rows([destroyed]).accepted
+    items = {i.code: i for i in Item.objects.all()}
+    assert items["BOX-0002"].quantity == 4 and items["CASE-0001"].quantity == 9
+    assert items[shell_code(7)].container == "" and items[shell_code(7)].state == "destroyed"
+    # The box then moves without the item that left it.
+    assert ingest_rows(rows[stored + 1 :]).accepted
+    shipped = {
+        "code": "BOX-0002",
+        "event": "shipped",
+        "at": at(60),
+        "unit": lw.seller.uscc,
+        "counterpart": lw.contractor.uscc,
+        "purchase_permit": lw.purchase_permit.number,
+        "transport_permit": lw.transport_permit.number,
+    }
+    assert ingest_rows([shipped]).accepted
+    items = {i.code: i for i in Item.objects.all()}
+    assert items[shell_code(6)].state == "in_transit"
+    assert items[shell_code(7)].state == "destroyed"
+    assert Event.objects.get(code="BOX-0002", kind="shipped").quantity == 4
+
+
+def test_a_batch_written_meanwhile_is_seen_before_writing(
+    lw: LedgerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are validated without the write lock; if another batch was written in between,
+    the batch is validated again under the lock, against what that one did."""
+    from weibao.ledger.ingest import batch as module
+
+    assert ingest_rows(produce(lw, range(1, 2))).accepted
+    store = {
+        "code": shell_code(1),
+        "event": "packed",
+        "at": at(1),
+        "unit": lw.producer.uscc,
+        "container": "BOX-0009",
+    }
+    real = module._validate
+    calls = []
+
+    def validate_then_race(*args: Any) -> Any:
+        outcome = real(*args)
+        calls.append(outcome)
+        if len(calls) == 1:  # another writer files the same event while this one validates
+            monkeypatch.setattr(module, "_validate", real)
+            assert ingest_rows([store]).accepted
+            monkeypatch.setattr(module, "_validate", validate_then_race)
+        return outcome
+
+    monkeypatch.setattr(module, "_validate", validate_then_race)
+    result = ingest_rows([store])
+    assert len(calls) == 2 and calls[0][1] == []  # valid alone, a duplicate after the other
+    assert [e.code for e in result.errors] == ["duplicate"]
+    assert Event.objects.filter(code=shell_code(1), kind="packed").count() == 1
+
+
+def test_state_columns_follow_the_item_table() -> None:
+    from dataclasses import fields
+
+    from weibao.ledger.ingest.rules import STATE_COLUMNS, State
+
+    assert tuple(f.name for f in fields(State))[: len(STATE_COLUMNS)] == STATE_COLUMNS
+
+
+def test_changed_columns_only_are_written(lw: LedgerWorld) -> None:
+    assert ingest_rows(produce(lw, range(1, 3))).accepted
+    before = Item.objects.get(code=shell_code(2))
+    store = {
+        "code": shell_code(1),
+        "event": "packed",
+        "at": at(1),
+        "unit": lw.producer.uscc,
+        "container": "BOX-0009",
+    }
+    result = ingest_rows([store])
+    assert result.accepted
+    after = {i.code: i for i in Item.objects.all()}
+    assert after[shell_code(2)].last_event_at == before.last_event_at  # untouched
+    first = after[shell_code(1)]
+    assert (first.container, first.chip_uid) == ("BOX-0009", "0000000000000001")
+    assert Item.objects.get(code="BOX-0009").quantity == 1
+    batch = result.batch
+    assert batch.first_event_id == batch.last_event_id == Event.objects.get(kind="packed").pk
