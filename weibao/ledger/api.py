@@ -270,9 +270,6 @@ class LedgerEventsView(APIView):
             )
         except IngestError as exc:
             raise unreadable(exc.field, str(exc)) from None
-        except csv.Error as exc:
-            message = _("The CSV cannot be read (%(error)s).") % {"error": exc}
-            raise unreadable("body", message) from None
         batch = result.batch
         if result.accepted:
             body_out = {

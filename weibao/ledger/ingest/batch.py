@@ -329,12 +329,18 @@ def ingest_file(
 
 def _file_chunks(path: str, size: int) -> Iterator[list[dict[str, Any]]]:
     if path.lower().endswith(".parquet"):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(path)
-        check_header([name.lower() for name in parquet.schema_arrow.names])
-        for record_batch in parquet.iter_batches(batch_size=size):
-            yield record_batch.to_pylist()
+        try:
+            parquet = pq.ParquetFile(path)
+            check_header([name.lower() for name in parquet.schema_arrow.names])
+            for record_batch in parquet.iter_batches(batch_size=size):
+                yield record_batch.to_pylist()
+        except (OSError, pa.ArrowException) as exc:
+            raise IngestError(
+                _("The Parquet file cannot be read (%(error)s).") % {"error": exc}
+            ) from None
         return
     with open(path, "rb") as handle:
         encoding = sniff_encoding(handle.read(SNIFF_BYTES))

@@ -132,11 +132,26 @@ def csv_rows(text: str | Iterable[str]) -> Iterator[dict[str, str]]:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         raise IngestError(_("The file is empty.")) from None
+    except csv.Error as exc:
+        raise _unreadable(exc, reader.line_num) from None
     check_header(header)
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _unreadable(exc, reader.line_num) from None
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
         yield dict(zip(header, values, strict=False))
+
+
+def _unreadable(exc: csv.Error, line: int) -> IngestError:
+    return IngestError(
+        _("Line %(line)d: the CSV cannot be read (%(error)s).") % {"line": line, "error": exc},
+        field="body",
+    )
 
 
 def check_header(header: Sequence[str]) -> None:

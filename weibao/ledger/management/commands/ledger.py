@@ -29,9 +29,13 @@ def count_rows(path: str) -> int:
     """Data rows in the file, for the progress bar: Parquet from its footer; CSV by counting
     line ends (a quoted line break would count twice: the bar then ends a little early)."""
     if path.lower().endswith(".parquet"):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (OSError, pa.ArrowException):
+            return 0  # ingest_file names what is wrong with it
     lines = 0
     last = b"\n"
     with open(path, "rb") as handle:
