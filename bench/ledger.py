@@ -227,9 +227,12 @@ def ingest(result: Any) -> None:
     section("ingest (ingest_file, 100,000-row batches)")
     started = time.perf_counter()
     rows = rejected = 0
+    phases: dict[str, float] = {}
     for n, path in enumerate(result.event_files, start=1):
         for batch in ingest_file(str(path)):
             rows += batch.rows
+            for phase, spent in batch.phases.items():
+                phases[phase] = phases.get(phase, 0.0) + spent
             if not batch.accepted:
                 rejected += 1
                 print(f"  REJECTED {path.name}: {[e.as_dict() for e in batch.errors[:3]]}")
@@ -240,6 +243,9 @@ def ingest(result: Any) -> None:
     result.ingest_rate = rows / seconds
     line("events", f"{rows:,} in {seconds:.1f} s, {rejected} batches rejected")
     line("end to end", f"{result.ingest_rate:,.0f} events/s")
+    phases["reading the file (rest)"] = seconds - sum(phases.values())
+    for phase, spent in phases.items():
+        line(f"  {phase}", f"{spent:.1f} s, {spent / rows * 1e6:.1f} µs/event")
     started = time.perf_counter()
     counts = load_counts(result.counts_file)
     line("declared counts loaded", f"{counts:,} in {time.perf_counter() - started:.1f} s")

@@ -1,17 +1,17 @@
 """Ingest: enterprise systems file events in batches; a batch is accepted whole or rejected whole.
 
-The path is built for volume (the benchmark's target is 50,000 events a second on SQLite,
-validation and current state included):
+The path is built for volume (the figures are in docs/operations.md, `bench/ledger.py`):
 
 1. rows are parsed and checked for form (codes, times, coordinates) in one pass;
 2. everything the rows refer to is read in a handful of set-based queries: the current state of
-   every code (and of everything packed inside a box or case the batch moves), units by USCC,
-   sites, people with their blaster certificates, projects and permits;
+   every code, of the boxes and cases they are packed in and of everything packed inside those,
+   units by USCC, sites, people with their blaster certificates, projects and permits;
 3. the events are replayed in order against that in-memory state, row by row, through the
-   transition rules below, which name the first problem of each row;
-4. if any row failed, the batch is stored as rejected with the per-row report and nothing else
-   is written; otherwise the events are inserted and the changed states upserted with two
-   `executemany` statements, in one transaction.
+   transition rules (rules.py), which name the first problem of each row;
+4. under the write lock (checked again there if another batch was written meanwhile): if any
+   row failed, the batch is stored as rejected with the per-row report and nothing else is
+   written; otherwise the events are inserted with one `executemany`, new codes with another,
+   and changed states with one `UPDATE` per set of changed columns, in one transaction.
 """
 
 from weibao.ledger.ingest.batch import Result, ingest_file, ingest_rows
