@@ -23,6 +23,14 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """Today as of each test, not as of the import: a run crossing midnight (Asia/Shanghai)
+    would otherwise build yesterday's deadlines against today's pages."""
+    global TODAY
+    TODAY = timezone.localdate()
+
+
 @pytest.fixture
 def client(client: Any, settings: Any) -> Any:
     settings.LANGUAGE_CODE = "en"

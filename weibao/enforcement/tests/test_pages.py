@@ -40,6 +40,16 @@ from weibao.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """Today as of each test, not as of the import: a run crossing midnight (Asia/Shanghai)
+    would otherwise build yesterday's deadlines against today's pages."""
+    global TODAY
+    TODAY = timezone.localdate()
+
+
 PDF = b"%PDF-1.4\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -29,6 +29,16 @@ pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """Today as of each test, not as of the import: a run crossing midnight (Asia/Shanghai)
+    would otherwise build yesterday's deadlines against today's pages."""
+    global TODAY
+    TODAY = timezone.localdate()
+
+
 NEEDS_ELEMENT = "A major hazard needs a treatment plan with this element before work starts."
 
 
