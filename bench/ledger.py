@@ -398,6 +398,7 @@ def authorize(result: Any, requests: int) -> None:
     from django.test import Client
     from django.utils import timezone
 
+    import weibao.wsgi  # noqa: F401 - settles startup objects as a served process does
     from weibao.ledger.models import BlastingProject, Device, Item
 
     electronic = Item.objects.filter(product="electronic_detonator", chip_uid__isnull=False)
