@@ -245,18 +245,6 @@ def counts_declare(
     return result
 
 
-def count_declare(
-    *, actor: User, site: int, day: date, product: str, quantity: Decimal
-) -> tuple[MagazineCount, bool]:
-    """Declare one count; returns it and whether it is new (False: a correction)."""
-    declared = counts_declare(
-        actor=actor,
-        entries=[CountEntry(site=site, day=day, product=product, quantity=quantity)],
-        numbered=False,
-    )
-    return declared.counts[0], declared.created == 1
-
-
 # --- permit allowances -----------------------------------------------------------------------
 def _require_purchase(permit: Permit) -> None:
     if permit.kind != Permit.Kind.PURCHASE:

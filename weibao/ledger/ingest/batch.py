@@ -5,7 +5,7 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -432,12 +432,3 @@ def _decoded_lines(handle: Iterable[bytes], encoding: str) -> Iterator[str]:
                 _("Line %(line)d of the file is not %(encoding)s text.")
                 % {"line": number, "encoding": ENCODING_NAMES[encoding]}
             ) from None
-
-
-def local_day(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    return start, start + timedelta(days=1)

@@ -93,19 +93,6 @@ class Parsed:
 
 
 # --- reading ---------------------------------------------------------------------------------
-def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB 18030 (a superset of GBK, which Chinese Excel and
-    many enterprise systems write)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
-
-
 # Enough of a file to tell UTF-8 from GBK: Chinese text shows within the first lines.
 SNIFF_BYTES = 1 << 20
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GBK"}
@@ -122,6 +109,15 @@ def sniff_encoding(head: bytes) -> str:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
         return "gb18030"
     except UnicodeDecodeError:
+        raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
+
+
+def decode(raw: bytes) -> str:
+    """A whole body as text: UTF-8 (with or without BOM), else GB 18030 (a superset of GBK,
+    which Chinese Excel and many enterprise systems write)."""
+    try:
+        return raw.decode(sniff_encoding(raw))
+    except UnicodeDecodeError:  # valid up to a character cut off at the very end
         raise IngestError(_("The file is neither UTF-8 nor GBK text.")) from None
 
 
