@@ -21,7 +21,7 @@ Public: `GET /api/v1/ledger/signing-keys/`, the public keys that verify the answ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
@@ -42,6 +42,7 @@ from weibao.core.api.errors import PROBLEM_CONTENT_TYPE
 from weibao.core.api.filters import BooleanFilter, FilterSet, IdFilter
 from weibao.core.api.idempotency import PARAMETER as IDEMPOTENCY
 from weibao.core.api.idempotency import idempotent, sealed_idempotent
+from weibao.core.api.viewsets import ScopedQueryMixin
 from weibao.ledger import firing, services, signing
 from weibao.ledger import serializers_firing as s
 from weibao.ledger.authentication import DeviceAuthentication, IsDevice
@@ -68,20 +69,14 @@ def _validated(
     return dict(form.validated_data)
 
 
-class ScopedViewSet(viewsets.GenericViewSet[Any]):
+class ScopedViewSet(ScopedQueryMixin, viewsets.GenericViewSet[Any]):
     """Rows from `visible_to(user)` (an invisible row is a 404); writes are service calls, which
     refuse what the actor may not do (403)."""
-
-    queryset_base: ClassVar[Any] = None
 
     @property
     def actor(self) -> User:
         """The signed-in user (the permission classes let no one else this far)."""
         return self.request.user  # type: ignore[return-value]
-
-    def get_queryset(self) -> QuerySet[Any]:
-        queryset: QuerySet[Any] = self.queryset_base.visible_to(self.request.user)
-        return queryset
 
 
 # --- devices ----------------------------------------------------------------------------------

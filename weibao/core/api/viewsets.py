@@ -11,13 +11,12 @@ from rest_framework.request import Request
 from rules.contrib.rest_framework import AutoPermissionViewSetMixin
 
 
-class ScopedViewSetMixin(AutoPermissionViewSetMixin):
-    """Rows come from `Model.objects.visible_to(user)`: an invisible object is a 404, never a 403;
-    a visible one the user may not act on is a 403 (rules permission of the model)."""
+class ScopedQueryMixin:
+    """Rows come from `Model.objects.visible_to(user)`: an invisible object is a 404, never a
+    403. Used alone by viewsets whose writes are service calls that refuse what the actor may
+    not do; with rules permissions in ScopedViewSetMixin."""
 
     queryset_base: ClassVar[Any] = None  # e.g. Agency.objects.select_related("jurisdiction")
-    # OPTIONS is DRF's "metadata" action: it describes the endpoint and reads no row.
-    permission_type_map = {**AutoPermissionViewSetMixin.permission_type_map, "metadata": None}
 
     def get_queryset(self) -> QuerySet[Any]:
         if self.queryset_base is None:
@@ -25,6 +24,14 @@ class ScopedViewSetMixin(AutoPermissionViewSetMixin):
         request: Request = self.request  # type: ignore[attr-defined]
         queryset: QuerySet[Any] = self.queryset_base.visible_to(request.user)
         return queryset
+
+
+class ScopedViewSetMixin(ScopedQueryMixin, AutoPermissionViewSetMixin):
+    """Scoped rows (ScopedQueryMixin); a visible one the user may not act on is a 403 (rules
+    permission of the model)."""
+
+    # OPTIONS is DRF's "metadata" action: it describes the endpoint and reads no row.
+    permission_type_map = {**AutoPermissionViewSetMixin.permission_type_map, "metadata": None}
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None
