@@ -222,23 +222,32 @@ def generate(args: argparse.Namespace, tmp: Path) -> Any:
 
 def ingest(result: Any) -> None:
     from weibao.ledger.generate import load_counts
-    from weibao.ledger.ingest import ingest_file
+    from weibao.ledger.ingest import ingest_files
+    from weibao.ledger.ingest.batch import pipelined
 
-    section("ingest (ingest_file, 100,000-row batches)")
+    how = "next validated while a writer process writes" if pipelined() else "one by one"
+    section(f"ingest (ingest_files, 100,000-row batches, {how})")
     started = time.perf_counter()
     rows = rejected = 0
     phases: dict[str, float] = {}
-    for n, path in enumerate(result.event_files, start=1):
-        for batch in ingest_file(str(path)):
-            rows += batch.rows
-            for phase, spent in batch.phases.items():
-                phases[phase] = phases.get(phase, 0.0) + spent
-            if not batch.accepted:
-                rejected += 1
-                print(f"  REJECTED {path.name}: {[e.as_dict() for e in batch.errors[:3]]}")
-        if n % 20 == 0:
-            elapsed = time.perf_counter() - started
-            print(f"    … {rows:,} events, {rows / elapsed:,.0f}/s", flush=True)
+
+    def report(done: int) -> None:
+        nonlocal shown
+        if done - shown >= 2_000_000:
+            shown = done
+            print(
+                f"    … {done:,} events, {done / (time.perf_counter() - started):,.0f}/s",
+                flush=True,
+            )
+
+    shown = 0
+    for batch in ingest_files([str(p) for p in result.event_files], progress=report):
+        rows += batch.rows
+        for phase, spent in batch.phases.items():
+            phases[phase] = phases.get(phase, 0.0) + spent
+        if not batch.accepted:
+            rejected += 1
+            print(f"  REJECTED {batch.batch.file_name}: {[e.as_dict() for e in batch.errors[:3]]}")
     seconds = time.perf_counter() - started
     result.ingest_rate = rows / seconds
     line("events", f"{rows:,} in {seconds:.1f} s, {rejected} batches rejected")

@@ -310,6 +310,10 @@ REPORT_LOOKUP_LIMIT_PER_ADDRESS = env_int("REPORT_LOOKUP_LIMIT_PER_ADDRESS", 60)
 LEDGER_MAX_BATCH_ROWS = env_int("LEDGER_MAX_BATCH_ROWS", 100_000)
 # ... and at most this many bytes of request body (checked before the body is read).
 LEDGER_MAX_BATCH_BYTES = env_int("LEDGER_MAX_BATCH_BYTES", 64 * 1024 * 1024)
+# `weibao ledger ingest` validates a file's next batch while a writer process writes the last.
+LEDGER_INGEST_PIPELINE = env_bool("LEDGER_INGEST_PIPELINE", True)
+# ... and on SQLite gives its connections this page cache (MB) instead of SQLITE_CACHE_MB.
+LEDGER_INGEST_SQLITE_CACHE_MB = env_int("LEDGER_INGEST_SQLITE_CACHE_MB", 512)
 # Reconciliation (weibao.ledger.reconcile, nightly and `weibao ledger reconcile`): the Parquet
 # export it reads (incremental; layout in weibao/ledger/export.py) and the rules' limits.
 LEDGER_EXPORT_DIR = Path(env("LEDGER_EXPORT_DIR", str(DATA_DIR / "ledger-export")))

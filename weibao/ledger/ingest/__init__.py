@@ -12,9 +12,15 @@ The path is built for volume (the figures are in docs/operations.md, `bench/ledg
    row failed, the batch is stored as rejected with the per-row report and nothing else is
    written; otherwise the events are inserted with one `executemany`, new codes with another,
    and changed states with one `UPDATE` per set of changed columns, in one transaction.
+
+Files (`weibao ledger ingest`) go through pipeline.py: a writer process files each batch while
+the next one is read and validated against what the batch in flight leaves, with the same
+outcome as one batch after another. Python's cyclic collector is paused while a batch is
+handled (`collector_paused`), and on SQLite a file's ingest gets a larger page cache
+(`widen_cache`).
 """
 
-from weibao.ledger.ingest.batch import Result, ingest_file, ingest_rows
+from weibao.ledger.ingest.batch import Result, ingest_file, ingest_files, ingest_rows
 from weibao.ledger.ingest.reading import (
     COLUMNS,
     IngestError,
@@ -31,5 +37,6 @@ __all__ = [
     "csv_rows",
     "decode",
     "ingest_file",
+    "ingest_files",
     "ingest_rows",
 ]

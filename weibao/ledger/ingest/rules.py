@@ -198,26 +198,50 @@ def _item_rows(column: str, values: list[str]) -> Iterable[tuple[Any, ...]]:
     ]
 
 
-def load_states(codes: set[str]) -> dict[str, State]:
+def load_states(codes: set[str], carried: dict[str, State] | None = None) -> dict[str, State]:
     """Current states of `codes`, of the boxes and cases they are packed in, and of everything
     packed inside any of these, children linked to their container. The containers are needed
     because taking an item out of its box changes the box (its quantity, its contents), and the
-    whole family because a later event on the box applies to everything still in it."""
+    whole family because a later event on the box applies to everything still in it.
+
+    `carried`: the states a batch still being written leaves (see pipeline.py). A code found
+    there is taken from there, with its whole family, whatever the database says: that batch
+    changes no row outside its own states, and its families are complete."""
     states: dict[str, State] = {}
+    carried = carried or {}
+
+    def take(code: str) -> None:
+        stack = [code]
+        while stack:
+            current = stack.pop()
+            if current in states or current not in carried:
+                continue
+            state = states[current] = carried[current]
+            if state.container:
+                stack.append(state.container)
+            stack.extend(state.children)
 
     def add(rows: Iterable[tuple[Any, ...]]) -> list[str]:
         added = []
         for values in rows:
-            if values[0] not in states:
-                state = State(*values)
-                state.loaded = values
-                states[values[0]] = state
-                added.append(values[0])
+            code = values[0]
+            if code in states:
+                continue
+            if code in carried:
+                take(code)
+                continue
+            state = State(*values)
+            state.loaded = values
+            states[code] = state
+            added.append(code)
         return added
 
+    for code in codes & carried.keys():
+        take(code)
     found: list[str] = []
-    for chunk in _chunks(codes):
+    for chunk in _chunks(codes - states.keys()):
         found += add(_item_rows("code", chunk))
+    loaded = list(found)
     # Up: the containers of what was found (a box, then its case).
     while True:
         up = {states[c].container for c in found if states[c].container} - states.keys()
@@ -226,16 +250,19 @@ def load_states(codes: set[str]) -> dict[str, State]:
         found = []
         for chunk in _chunks(up):
             found += add(_item_rows("code", chunk))
-    # Down: everything inside any container now tracked.
-    parents = [c for c, s in states.items() if s.level != Level.ITEM]
+        loaded += found
+    # Down: everything inside any container now read from the database.
+    parents = [c for c in loaded if states[c].level != Level.ITEM]
     while parents:
         found = []
         for chunk in _chunks(parents):
             found += add(_item_rows("container", chunk))
+        loaded += found
         parents = [c for c in found if states[c].level != Level.ITEM]
-    for state in states.values():
+    for code in loaded:
+        state = states[code]
         if state.container and state.container in states:
-            states[state.container].children.add(state.code)
+            states[state.container].children.add(code)
     return states
 
 
