@@ -81,8 +81,8 @@ _enabled_before = True
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused for the duration (also as a decorator). A batch
     allocates millions of small objects that form no cycles (rows, states, events); with the
-    collector on, it scans them again and again as they pile up, and a file's ingest spent a
-    third of its time there (measured: 17,363 events/s, against 24,671 with it paused). Pauses
+    collector on, it scans them again and again as they pile up: a file of 200,000 items
+    (907,016 events) went in at 17,363 events/s with it, 24,671 without it. Pauses
     nest and may overlap across threads: the collector is back as it was when the last ends,
     and one collection of the young objects then frees whatever cycles were made."""
     global _pauses, _enabled_before  # one collector per process
@@ -119,11 +119,11 @@ def ingest_rows(
     parsed, form_errors, count = parse_rows(rows, max_rows)
     read = clock.perf_counter()
     watermark = last_event_id()
-    rules, errors = _validate(parsed, form_errors, enterprise)
+    rules, errors = validate(parsed, form_errors, enterprise)
     with transaction.atomic():
         lock()
         if last_event_id() != watermark:
-            rules, errors = _validate(parsed, form_errors, enterprise)
+            rules, errors = validate(parsed, form_errors, enterprise)
         validated = clock.perf_counter()
         received = timezone.now()
         batch = file_batch(
@@ -237,7 +237,7 @@ class Carry:
     filed: set[tuple[str, str, datetime]]
 
 
-def carry(rules: Rules) -> Carry:
+def carry_over(rules: Rules) -> Carry:
     """Hand a validated batch's states on, once its rows are planned: each changed state is
     from now on the row as that batch writes it."""
     values = attrgetter(*STATE_COLUMNS)
@@ -251,7 +251,7 @@ def carry(rules: Rules) -> Carry:
     return Carry(rules.states, rules.uids_taken, filed)
 
 
-def _validate(
+def validate(
     parsed: list[Parsed],
     form_errors: list[RowError],
     enterprise: Enterprise | None,

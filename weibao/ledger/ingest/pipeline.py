@@ -39,8 +39,7 @@ from weibao.ledger.ingest.batch import (
     Carry,
     Filing,
     Result,
-    _validate,
-    carry,
+    carry_over,
     collector_paused,
     file_batch,
     ingest_rows,
@@ -48,6 +47,7 @@ from weibao.ledger.ingest.batch import (
     lock,
     parse_rows,
     plan,
+    validate,
     widen_cache,
 )
 from weibao.ledger.ingest.reading import RowError
@@ -272,7 +272,7 @@ def ingest_chunks(
             read = clock.perf_counter()
             carried = in_flight.carry if in_flight is not None else None
             watermark = None if in_flight is not None else last_event_id()
-            rules, errors = _validate(parsed, form_errors, None, carried)
+            rules, errors = validate(parsed, form_errors, None, carried)
             validated = clock.perf_counter()
             # Planned and packed while the writer is still busy with the batch before.
             packed = prepare(file_name, count, rules, errors, validated - started, watermark)
@@ -283,7 +283,7 @@ def ingest_chunks(
                     # Validated against a batch that was not filed as it was: again.
                     again = clock.perf_counter()
                     watermark = last_event_id()
-                    rules, errors = _validate(parsed, form_errors, None)
+                    rules, errors = validate(parsed, form_errors, None)
                     validated += clock.perf_counter() - again
                     packed = prepare(
                         file_name, count, rules, errors, validated - started, watermark
@@ -295,7 +295,7 @@ def ingest_chunks(
                 rows=chunk,
                 count=count,
                 errors=len(errors),
-                carry=None if errors else carry(rules),
+                carry=None if errors else carry_over(rules),
                 phases={
                     "form checks": read - started,
                     "validate": validated - read,

@@ -312,19 +312,19 @@ def test_a_batch_written_meanwhile_is_seen_before_writing(
         "unit": lw.producer.uscc,
         "container": "BOX-0009",
     }
-    real = module._validate
+    real = module.validate
     calls = []
 
     def validate_then_race(*args: Any) -> Any:
         outcome = real(*args)
         calls.append(outcome)
         if len(calls) == 1:  # another writer files the same event while this one validates
-            monkeypatch.setattr(module, "_validate", real)
+            monkeypatch.setattr(module, "validate", real)
             assert ingest_rows([store]).accepted
-            monkeypatch.setattr(module, "_validate", validate_then_race)
+            monkeypatch.setattr(module, "validate", validate_then_race)
         return outcome
 
-    monkeypatch.setattr(module, "_validate", validate_then_race)
+    monkeypatch.setattr(module, "validate", validate_then_race)
     result = ingest_rows([store])
     assert len(calls) == 2 and calls[0][1] == []  # valid alone, a duplicate after the other
     assert [e.code for e in result.errors] == ["duplicate"]

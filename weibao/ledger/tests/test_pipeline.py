@@ -213,14 +213,14 @@ def test_the_collector_is_paused_while_a_batch_is_filed(
     from weibao.ledger.ingest import batch, pipeline
 
     seen = []
-    real = batch._validate
+    real = batch.validate
 
     def spy(*args: Any) -> Any:
         seen.append(gc.isenabled())
         return real(*args)
 
-    monkeypatch.setattr(batch, "_validate", spy)
-    monkeypatch.setattr(pipeline, "_validate", spy)
+    monkeypatch.setattr(batch, "validate", spy)
+    monkeypatch.setattr(pipeline, "validate", spy)
     assert gc.isenabled()
     assert ingest_rows(produce(lw, range(1, 3))).accepted
     ingest_chunks([("f.csv", produce(lw, range(3, 5)))], size=10, channel=InlineWriter())
@@ -272,3 +272,22 @@ def test_pauses_nest_overlap_across_threads_and_survive_errors() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_file_is_filed_with_the_ingest_page_cache(
+    lw: LedgerWorld, tmp_path: Path, settings: Any
+) -> None:
+    from django.db import connection
+
+    from weibao.ledger.ingest import ingest_file
+    from weibao.ledger.tests.test_api import to_csv
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's page cache")
+    settings.LEDGER_INGEST_SQLITE_CACHE_MB = 12
+    path = tmp_path / "events.csv"
+    path.write_text(to_csv(produce(lw, range(1, 3))), encoding="utf-8")
+    assert [r.accepted for r in ingest_file(str(path))] == [True]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == -12 * 1024
