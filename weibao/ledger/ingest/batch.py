@@ -303,7 +303,11 @@ def validate(
 def _time_adapter() -> Callable[[datetime], Any]:
     """Datetimes as the database takes them. On SQLite Django stores naive UTC text
     (`str()` of the naive time in the connection's zone); doing that directly is four times
-    faster than `adapt_datetimefield_value` and gives the same text."""
+    faster than `adapt_datetimefield_value` and gives the same text. PostgreSQL's COPY reads
+    ISO 8601 text with its offset: as text, a plan is also several times cheaper to hand to the
+    writer process than with aware datetimes in it."""
+    if connection.vendor == "postgresql":
+        return datetime.isoformat
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
 
         def sqlite_time(value: datetime) -> str:
@@ -375,9 +379,7 @@ class Plan:
 
 
 def plan(rules: Rules, received: datetime) -> Plan:
-    # PostgreSQL's driver takes aware datetimes as they are.
-    postgresql = connection.vendor == "postgresql"
-    adapt = connection.ops.adapt_datetimefield_value if postgresql else _time_adapter()
+    adapt = _time_adapter()
     new, updated = _state_rows(rules, adapt)
     return Plan(received, _event_rows(received, rules, adapt), new, updated)
 
