@@ -139,6 +139,10 @@ def ingest_rows(
                 spent=validated - started,
             )
         )
+    # The objects at hand, so that whoever shows the batch does not load them again.
+    batch.enterprise = enterprise
+    if batch.submitted_by_id is not None:
+        batch.submitted_by = user
     phases = {
         "form checks": read - started,
         "validate": validated - read,
