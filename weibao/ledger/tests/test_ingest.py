@@ -12,7 +12,10 @@ from weibao.tests.factories import LedgerWorld, World, ledger_world, shell_code
 
 pytestmark = pytest.mark.django_db
 
-T0 = timezone.now().replace(microsecond=0) - timedelta(days=5)
+# Five days back at 20:00 local time, not at the time the suite runs: the histories built from
+# it (`at(hours)`) then fall on the same local days at any hour. From now, the books'
+# brought-forward balance failed when the suite ran between about 04:00 and 18:00 in Shanghai.
+T0 = (timezone.localtime() - timedelta(days=5)).replace(hour=20, minute=0, second=0, microsecond=0)
 
 
 def at(hours: float) -> str:
