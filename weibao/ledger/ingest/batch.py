@@ -70,6 +70,8 @@ class Result:
 # Ingest writers take this PostgreSQL advisory lock for their write transaction (SQLite has one
 # writer anyway: the settings begin transactions IMMEDIATE).
 INGEST_LOCK = 0x7765_6962_616F  # "weibao"
+# A state's row, in STATE_COLUMNS order.
+STATE_VALUES = attrgetter(*STATE_COLUMNS)
 
 
 _pauses = 0
@@ -244,10 +246,9 @@ class Carry:
 def carry_over(rules: Rules) -> Carry:
     """Hand a validated batch's states on, once its rows are planned: each changed state is
     from now on the row as that batch writes it."""
-    values = attrgetter(*STATE_COLUMNS)
     for state in rules.states.values():
         if state.changed:
-            state.loaded = values(state)
+            state.loaded = STATE_VALUES(state)
             state.changed = False
     filed = {
         (e.row.code, e.row.kind, e.row.at) for e in rules.events if e.row.kind == EventKind.PRODUCED
@@ -344,13 +345,12 @@ def _state_rows(
 ) -> tuple[list[list[Any]], list[tuple[tuple[int, ...], list[Any]]]]:
     """The rows to insert (codes new in this batch), and the rows to update with the columns
     that changed in each (unchanged states are left out)."""
-    values = attrgetter(*STATE_COLUMNS)
     new: list[list[Any]] = []
     updated: list[tuple[tuple[int, ...], list[Any]]] = []
     for state in rules.states.values():
         if not state.changed:
             continue
-        row = list(values(state))
+        row = list(STATE_VALUES(state))
         loaded = state.loaded
         # Compared as values (a quantity of 1 equals 1.000), written as the database takes them.
         changed = () if loaded is None else tuple(i for i in MUTABLE_STATE if row[i] != loaded[i])
@@ -376,7 +376,6 @@ class Plan:
     id, which the write adds), the rows of codes new in it, and the changed rows of the others
     with the columns that changed in each."""
 
-    received: datetime
     events: list[tuple[Any, ...]]
     new: list[list[Any]]
     updated: list[tuple[tuple[int, ...], list[Any]]]
@@ -385,7 +384,7 @@ class Plan:
 def plan(rules: Rules, received: datetime) -> Plan:
     adapt = _time_adapter()
     new, updated = _state_rows(rules, adapt)
-    return Plan(received, _event_rows(received, rules, adapt), new, updated)
+    return Plan(_event_rows(received, rules, adapt), new, updated)
 
 
 def _apply(batch: Batch, planned: Plan) -> None:

@@ -187,10 +187,9 @@ class _InFlight:
     file_name: str
     rows: Sequence[Mapping[str, Any]]
     count: int
-    errors: int
+    errors: list[RowError]
     carry: Carry | None
     phases: dict[str, float] = field(default_factory=dict)
-    result_errors: list[Any] = field(default_factory=list)
 
 
 @collector_paused()
@@ -224,8 +223,8 @@ def ingest_chunks(
                 batch,
                 batch.status == Batch.Status.ACCEPTED,
                 flight.count,
-                flight.result_errors,
                 flight.errors,
+                len(flight.errors),
                 batch.seconds,
                 flight.phases,
             )
@@ -294,14 +293,13 @@ def ingest_chunks(
                 file_name=file_name,
                 rows=chunk,
                 count=count,
-                errors=len(errors),
+                errors=errors,
                 carry=None if errors else carry_over(rules),
                 phases={
                     "form checks": read - started,
                     "validate": validated - read,
                     "plan and hand over": planned - validated + clock.perf_counter() - sending,
                 },
-                result_errors=errors,
             )
         if in_flight is not None:
             flight, in_flight = in_flight, None
